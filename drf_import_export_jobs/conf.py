@@ -1,0 +1,143 @@
+"""Package settings, read from the single ``DRF_IMPORT_EXPORT_JOBS`` dict.
+
+Usage::
+
+    from drf_import_export_jobs.conf import jobs_settings
+    jobs_settings.CHUNK_SIZE
+
+Values are read from ``django.conf.settings`` on first access and cached; the
+cache is dropped whenever Django sends ``setting_changed`` for
+``DRF_IMPORT_EXPORT_JOBS`` (for example under ``override_settings``). Keys
+listed in ``IMPORT_STRINGS`` hold dotted paths that are imported lazily, on
+first access. This module never writes to ``django.conf.settings``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.utils.module_loading import import_string
+
+SETTING_NAME = "DRF_IMPORT_EXPORT_JOBS"
+
+DEFAULTS: dict[str, Any] = {
+    # "app_label.ModelName" of the concrete import job model the package uses
+    # (tasks, API, checks). Point it at your own subclass of AbstractImportJob
+    # to add fields such as a tenant foreign key.
+    "IMPORT_JOB_MODEL": "drf_import_export_jobs.ImportJob",
+    # Same for exports: a concrete subclass of AbstractExportJob.
+    "EXPORT_JOB_MODEL": "drf_import_export_jobs.ExportJob",
+    # Dotted path to the Celery app that dispatches job tasks, e.g.
+    # "myproject.celery.app". None uses celery.current_app, which is your
+    # project's app once its module has been imported (the usual celery.py).
+    "CELERY_APP": None,
+    # Queue the job tasks are sent to; None uses the app's default queue.
+    "TASK_QUEUE": None,
+    # Seconds before a job task gets SoftTimeLimitExceeded (the job then ends
+    # in its error status), and before the worker process is killed.
+    "TASK_SOFT_TIME_LIMIT": 60 * 60,
+    "TASK_TIME_LIMIT": 60 * 60 + 5 * 60,
+    # Alias in Django's STORAGES used for uploads, exports and error reports.
+    "STORAGE": "default",
+    # Folder inside that storage under which every job file is written.
+    "FILES_DIR": "import_export_jobs",
+    # Formats a resource may import from, unless the resource class declares
+    # its own ``import_formats``. Names: csv tsv xlsx xls json yaml ods.
+    "IMPORT_FORMATS": ["csv", "tsv", "xlsx", "xls", "json", "yaml", "ods"],
+    # Formats a resource may export to, unless the resource class declares
+    # its own ``export_formats``. Names: csv tsv xlsx json yaml ods.
+    "EXPORT_FORMATS": ["csv", "tsv", "xlsx", "json", "yaml", "ods"],
+    # Largest accepted upload, in bytes; larger files end in parse_error
+    # (and the REST API refuses them before storing them).
+    "MAX_UPLOAD_SIZE": 100 * 1024 * 1024,
+    # Largest number of data rows (header excluded) an import may have.
+    "MAX_ROWS": 1_000_000,
+    # Largest number of columns an import file may have.
+    "MAX_COLUMNS": 1000,
+    # Largest size in bytes of one CSV/TSV cell.
+    "MAX_CELL_SIZE": 128 * 1024,
+    # Text encoding of CSV/TSV uploads when the file has no byte order mark
+    # (a UTF-8 or UTF-16 BOM always wins).
+    "TEXT_ENCODING": "utf-8",
+    # Rows handed to the resource at a time; also how often a running job
+    # checks whether it was cancelled.
+    "CHUNK_SIZE": 1000,
+    # Progress is written to the job row at most once per this many rows...
+    "PROGRESS_EVERY_ROWS": 1000,
+    # ...or once per this many seconds, whichever comes first.
+    "PROGRESS_EVERY_SECONDS": 2.0,
+    # How many row errors are kept in the job's JSON results; every error is
+    # in the error report file regardless.
+    "MAX_ERRORS_IN_RESULT": 100,
+    # Prefix exported text cells starting with = + - @ (tab, CR) with a quote
+    # so spreadsheet programs do not run them as formulas. Plain numbers are
+    # left alone.
+    "ESCAPE_FORMULAS": True,
+}
+
+# Keys whose values are dotted paths, imported on first access.
+IMPORT_STRINGS: frozenset[str] = frozenset({"CELERY_APP"})
+
+
+class JobsSettings:
+    """Attribute access to the package settings with defaults and lazy imports."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, Any] = {}
+        self._user: dict[str, Any] | None = None
+
+    @property
+    def user_settings(self) -> dict[str, Any]:
+        """The project's ``DRF_IMPORT_EXPORT_JOBS`` dict (empty when unset)."""
+        if self._user is None:
+            value = getattr(settings, SETTING_NAME, {}) or {}
+            if not isinstance(value, dict):
+                raise ImproperlyConfigured(
+                    f"settings.{SETTING_NAME} must be a dict, not {type(value).__name__}."
+                )
+            self._user = value
+        return self._user
+
+    def unknown_keys(self) -> list[str]:
+        """Keys of the project's setting that this package does not know."""
+        return sorted(set(self.user_settings) - set(DEFAULTS))
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_") or name not in DEFAULTS:
+            raise AttributeError(f"Invalid {SETTING_NAME} setting: {name!r}")
+        if name in self._cache:
+            return self._cache[name]
+        value = self.user_settings.get(name, DEFAULTS[name])
+        if name in IMPORT_STRINGS and isinstance(value, str):
+            try:
+                value = import_string(value)
+            except ImportError as exc:
+                raise ImproperlyConfigured(
+                    f"{SETTING_NAME}[{name!r}] = {value!r} could not be imported: {exc}"
+                ) from exc
+        self._cache[name] = value
+        return value
+
+    def raw(self, name: str) -> Any:
+        """The configured value of ``name`` without importing dotted paths."""
+        if name not in DEFAULTS:
+            raise AttributeError(f"Invalid {SETTING_NAME} setting: {name!r}")
+        return self.user_settings.get(name, DEFAULTS[name])
+
+    def reload(self) -> None:
+        """Forget cached values; the next access reads settings again."""
+        self._cache.clear()
+        self._user = None
+
+
+jobs_settings = JobsSettings()
+
+
+@receiver(setting_changed)
+def _reload_jobs_settings(*, setting: str, **kwargs: Any) -> None:
+    if setting == SETTING_NAME:
+        jobs_settings.reload()

@@ -1,0 +1,27 @@
+"""Signal handlers: a deleted job takes its files with it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import router, transaction
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
+
+from .models import BaseJob
+
+JOB_FILE_FIELDS = ("data_file", "error_report")
+
+
+@receiver(post_delete)
+def delete_job_files(sender: type, instance: Any, **kwargs: Any) -> None:
+    """Delete a job's stored files once its deletion commits."""
+    if not isinstance(instance, BaseJob):
+        return
+    for name in JOB_FILE_FIELDS:
+        field_file = getattr(instance, name, None)
+        if field_file:
+            storage, path = field_file.storage, field_file.name
+            transaction.on_commit(
+                lambda s=storage, p=path: s.delete(p), using=router.db_for_write(sender)
+            )

@@ -1,0 +1,183 @@
+"""Writing an export file row by row.
+
+CSV, TSV, XLSX (openpyxl write-only mode), JSON and YAML are written as rows
+arrive, so memory stays flat however many rows are exported. ODS has no
+streaming writer and is built in memory. Text cells that a spreadsheet would
+run as formulas are escaped in CSV, TSV, XLSX and ODS when ``ESCAPE_FORMULAS``
+is on; JSON and YAML are data formats and are written unchanged.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+import json
+import re
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import IO, Any
+
+import yaml
+from django.utils import timezone
+
+from ..conf import jobs_settings
+from ..exceptions import JobCancelled
+from ..formats import get_format
+from ..progress import ProgressReporter
+from .escaping import escape_cell
+
+SPREADSHEET_FORMATS = frozenset({"csv", "tsv", "xlsx", "ods"})
+# Formats whose writer takes native values (numbers, dates) rather than text.
+NATIVE_FORMATS = frozenset({"xlsx", "ods"})
+_ILLEGAL_XLSX = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+class RowWriter:
+    """Writes a header and rows to a binary file object."""
+
+    def __init__(self, out: IO[bytes], headers: list[str]) -> None:
+        self.out = out
+        self.headers = headers
+
+    def write(self, row: list[Any]) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Finish the file (the output stays open)."""
+
+
+class DelimitedWriter(RowWriter):
+    def __init__(self, out: IO[bytes], headers: list[str], delimiter: str = ",") -> None:
+        super().__init__(out, headers)
+        self.text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=False)
+        self.writer = csv.writer(self.text, delimiter=delimiter)
+        self.writer.writerow(headers)
+
+    def write(self, row: list[Any]) -> None:
+        self.writer.writerow(["" if v is None else v for v in row])
+
+    def close(self) -> None:
+        self.text.flush()
+        self.text.detach()
+
+
+class XlsxWriter(RowWriter):
+    def __init__(self, out: IO[bytes], headers: list[str]) -> None:
+        super().__init__(out, headers)
+        from openpyxl import Workbook
+
+        self.workbook = Workbook(write_only=True)
+        self.sheet = self.workbook.create_sheet()
+        self.sheet.append([_xlsx_value(h) for h in headers])
+
+    def write(self, row: list[Any]) -> None:
+        self.sheet.append([_xlsx_value(v) for v in row])
+
+    def close(self) -> None:
+        self.workbook.save(self.out)
+
+
+def _xlsx_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return _ILLEGAL_XLSX.sub("", value)
+    if isinstance(value, datetime.datetime) and timezone.is_aware(value):
+        return timezone.make_naive(value)
+    if isinstance(value, datetime.time) and value.tzinfo is not None:
+        return value.replace(tzinfo=None)
+    return value
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat()
+    return value
+
+
+class JsonWriter(RowWriter):
+    def __init__(self, out: IO[bytes], headers: list[str]) -> None:
+        super().__init__(out, headers)
+        self.first = True
+        self.out.write(b"[")
+
+    def write(self, row: list[Any]) -> None:
+        record = {h: _plain(v) for h, v in zip(self.headers, row, strict=False)}
+        data = json.dumps(record, ensure_ascii=False, default=str).encode()
+        self.out.write(b"\n" + data if self.first else b",\n" + data)
+        self.first = False
+
+    def close(self) -> None:
+        self.out.write(b"\n]\n")
+
+
+class YamlWriter(RowWriter):
+    def write(self, row: list[Any]) -> None:
+        record = {h: _plain(v) for h, v in zip(self.headers, row, strict=False)}
+        text = yaml.safe_dump([record], allow_unicode=True, sort_keys=False)
+        self.out.write(text.encode())
+
+    def close(self) -> None:
+        if self.out.tell() == 0:
+            self.out.write(b"[]\n")
+
+
+class BufferedWriter(RowWriter):
+    """For formats without a streaming writer: collects a tablib Dataset."""
+
+    def __init__(self, out: IO[bytes], headers: list[str], format_name: str) -> None:
+        super().__init__(out, headers)
+        import tablib
+
+        self.format_name = format_name
+        self.dataset = tablib.Dataset(headers=headers)
+
+    def write(self, row: list[Any]) -> None:
+        self.dataset.append(row)
+
+    def close(self) -> None:
+        data = get_format(self.format_name).export_data(self.dataset)
+        self.out.write(data.encode() if isinstance(data, str) else data)
+
+
+def make_writer(format_name: str, out: IO[bytes], headers: list[str]) -> RowWriter:
+    if format_name == "csv":
+        return DelimitedWriter(out, headers)
+    if format_name == "tsv":
+        return DelimitedWriter(out, headers, delimiter="\t")
+    if format_name == "xlsx":
+        return XlsxWriter(out, headers)
+    if format_name == "json":
+        return JsonWriter(out, headers)
+    if format_name == "yaml":
+        return YamlWriter(out, headers)
+    return BufferedWriter(out, headers, format_name)
+
+
+def write_export(
+    out: IO[bytes],
+    format_name: str,
+    headers: list[str],
+    rows: Iterable[list[Any]],
+    progress: ProgressReporter,
+) -> int:
+    """Write ``headers`` and ``rows`` to ``out``; returns the row count.
+
+    Checks for cancellation every ``CHUNK_SIZE`` rows and raises
+    :class:`JobCancelled` when the job was cancelled.
+    """
+    escape = format_name in SPREADSHEET_FORMATS and bool(jobs_settings.ESCAPE_FORMULAS)
+    writer = make_writer(format_name, out, [escape_cell(h) if escape else h for h in headers])
+    size = max(1, int(jobs_settings.CHUNK_SIZE))
+    count = 0
+    for row in rows:
+        writer.write([escape_cell(v) for v in row] if escape else row)
+        count += 1
+        if count % size == 0:
+            if progress.is_cancelled():
+                raise JobCancelled()
+            progress.advance(size)
+    writer.close()
+    progress.advance(count % size)
+    return count

@@ -1,0 +1,235 @@
+"""Reading uploaded files as a header plus a stream of rows.
+
+CSV, TSV and XLSX are streamed: memory does not grow with the file. XLS, JSON,
+YAML and ODS are parsed whole by their libraries (their size is bounded by
+``MAX_UPLOAD_SIZE``). Every problem with the file itself raises
+:class:`~drf_import_export_jobs.exceptions.FileParseError` with a message for
+the person who uploaded it.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import IO, Any
+
+from ..conf import jobs_settings
+from ..exceptions import FileParseError
+from ..formats import get_format
+
+# A row as handed on: its cells, and a problem message when its shape is wrong.
+Row = tuple[list[Any], str | None]
+
+_SNIFF_BYTES = 64 * 1024
+# An XLSX whose parts unpack to more than this many times MAX_UPLOAD_SIZE is
+# refused as a likely zip bomb.
+XLSX_MAX_EXPANSION = 20
+
+
+@dataclass
+class Table:
+    """A readable table: ``headers``, then ``rows()`` yields every data row once."""
+
+    headers: list[str]
+    total: int | None
+    _rows: Iterator[list[Any]]
+
+    def rows(self) -> Iterator[Row]:
+        """Data rows, blank ones skipped; short rows are padded with empty
+        cells, rows with extra non-empty cells carry a problem message."""
+        width = len(self.headers)
+        limit = int(jobs_settings.MAX_ROWS)
+        count = 0
+        for raw in self._rows:
+            cells = list(raw)
+            if not any(cell not in (None, "") for cell in cells):
+                continue
+            count += 1
+            if count > limit:
+                raise FileParseError(
+                    f"The file has more than {limit} data rows, the most an import accepts."
+                )
+            problem = None
+            if len(cells) < width:
+                cells.extend([""] * (width - len(cells)))
+            elif len(cells) > width:
+                extra = cells[width:]
+                if any(cell not in (None, "") for cell in extra):
+                    problem = (
+                        f"This row has {len(cells)} cells but the header has {width} columns."
+                    )
+                cells = cells[:width]
+            yield cells, problem
+
+
+def open_table(stream: IO[bytes], format_name: str) -> Table:
+    """Open ``stream`` (binary, seekable) as a :class:`Table` of ``format_name``."""
+    stream.seek(0)
+    head = stream.read(_SNIFF_BYTES)
+    stream.seek(0)
+    if not head.strip():
+        raise FileParseError("The file is empty.")
+    if format_name in ("csv", "tsv"):
+        table = _open_delimited(stream, head, "\t" if format_name == "tsv" else ",")
+    elif format_name == "xlsx":
+        table = _open_xlsx(stream, head)
+    else:
+        table = _open_whole(stream, head, format_name)
+    _check_headers(table.headers)
+    return table
+
+
+def _check_headers(headers: list[str]) -> None:
+    if not any(h.strip() for h in headers):
+        raise FileParseError("The first row of the file, the header, is empty.")
+    limit = int(jobs_settings.MAX_COLUMNS)
+    if len(headers) > limit:
+        raise FileParseError(f"The file has {len(headers)} columns; at most {limit} are accepted.")
+    seen: set[str] = set()
+    duplicates: list[str] = []
+    for header in headers:
+        if header and header in seen and header not in duplicates:
+            duplicates.append(header)
+        seen.add(header)
+    if duplicates:
+        names = ", ".join(repr(h) for h in duplicates)
+        raise FileParseError(f"The header names these columns more than once: {names}.")
+
+
+# -- CSV / TSV ------------------------------------------------------------------
+
+
+def _text_encoding(head: bytes) -> str:
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    return str(jobs_settings.TEXT_ENCODING)
+
+
+def _looks_binary(head: bytes, encoding: str) -> str | None:
+    if head.startswith(b"PK\x03\x04"):
+        return "a ZIP archive (an XLSX or ODS workbook?)"
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        return "an old Office document (an XLS workbook?)"
+    if encoding != "utf-16" and b"\x00" in head:
+        return "binary data"
+    return None
+
+
+def _delimited_rows(stream: IO[bytes], encoding: str, delimiter: str) -> Iterator[list[str]]:
+    stream.seek(0)
+    text = io.TextIOWrapper(stream, encoding=encoding, errors="strict", newline="")
+    line = 0
+    try:
+        reader = csv.reader(text, delimiter=delimiter, strict=False)
+        for row in reader:
+            line = reader.line_num
+            yield row
+    except UnicodeDecodeError as exc:
+        raise FileParseError(
+            f"The file is not valid {encoding} text (near line {line + 1}): save it as "
+            "UTF-8 and upload it again."
+        ) from exc
+    except csv.Error as exc:
+        raise FileParseError(f"The file cannot be read as CSV near line {line + 1}: {exc}.") from exc
+    finally:
+        text.detach()
+
+
+def _open_delimited(stream: IO[bytes], head: bytes, delimiter: str) -> Table:
+    encoding = _text_encoding(head)
+    kind = _looks_binary(head, encoding)
+    if kind:
+        raise FileParseError(f"The file is named as text but contains {kind}.")
+    csv.field_size_limit(int(jobs_settings.MAX_CELL_SIZE))
+    # First pass: count rows (for progress and the row limit) and surface
+    # encoding or structure errors before any row is processed.
+    probe = Table(headers=[], total=None, _rows=_delimited_rows(stream, encoding, delimiter))
+    first = next(probe._rows, None)
+    if first is None:
+        raise FileParseError("The file is empty.")
+    probe.headers = list(first)
+    _check_headers(probe.headers)
+    total = sum(1 for _ in probe.rows())
+    rows = _delimited_rows(stream, encoding, delimiter)
+    headers = list(next(rows))
+    return Table(headers=headers, total=total, _rows=rows)
+
+
+# -- XLSX -------------------------------------------------------------------------
+
+
+def _open_xlsx(stream: IO[bytes], head: bytes) -> Table:
+    if not head.startswith(b"PK"):
+        raise FileParseError("The file is not an XLSX workbook.")
+    try:
+        with zipfile.ZipFile(stream) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except zipfile.BadZipFile as exc:
+        raise FileParseError("The file is not a valid XLSX workbook (broken ZIP).") from exc
+    limit = int(jobs_settings.MAX_UPLOAD_SIZE) * XLSX_MAX_EXPANSION
+    if unpacked > limit:
+        raise FileParseError(
+            f"The workbook unpacks to {unpacked} bytes, more than the {limit} accepted."
+        )
+    stream.seek(0)
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(stream, read_only=True, data_only=True)
+        if not workbook.worksheets:
+            raise FileParseError("The workbook has no worksheet.")
+        sheet = workbook.worksheets[0]
+        rows = sheet.iter_rows(values_only=True)
+        first = next(rows, None)
+    except FileParseError:
+        raise
+    except Exception as exc:
+        raise FileParseError(f"The file is not a readable XLSX workbook: {exc}") from exc
+    if first is None:
+        raise FileParseError("The file is empty.")
+    headers = ["" if h is None else str(h) for h in first]
+    while headers and headers[-1] == "":
+        headers.pop()
+    max_row = getattr(sheet, "max_row", None)
+    total = max(0, max_row - 1) if isinstance(max_row, int) else None
+    return Table(headers=headers, total=total, _rows=_guard_xlsx(rows))
+
+
+def _guard_xlsx(rows: Iterator[tuple[Any, ...]]) -> Iterator[list[Any]]:
+    try:
+        for row in rows:
+            yield list(row)
+    except Exception as exc:
+        raise FileParseError(f"The workbook could not be read to the end: {exc}") from exc
+
+
+# -- formats read whole -------------------------------------------------------------
+
+
+def _open_whole(stream: IO[bytes], head: bytes, format_name: str) -> Table:
+    file_format = get_format(format_name)
+    data: Any = stream.read()
+    if not file_format.is_binary():
+        encoding = _text_encoding(head)
+        if _looks_binary(head, encoding):
+            raise FileParseError(f"The file is named .{format_name} but is not text.")
+        try:
+            data = data.decode(encoding)
+        except UnicodeDecodeError as exc:
+            raise FileParseError(
+                f"The file is not valid {encoding} text: save it as UTF-8 and upload it again."
+            ) from exc
+    try:
+        dataset = file_format.create_dataset(data)
+    except Exception as exc:
+        raise FileParseError(f"The file cannot be read as {format_name.upper()}: {exc}") from exc
+    headers = [str(h) for h in (dataset.headers or [])]
+    if not headers:
+        raise FileParseError("The file is empty or has no header.")
+    return Table(headers=headers, total=len(dataset), _rows=iter(dataset))

@@ -1,0 +1,124 @@
+"""Collecting import results as JSON, and the per-row error report file.
+
+Results are plain JSON::
+
+    {
+      "totals": {"new": 0, "update": 0, "delete": 0, "skip": 0, "error": 0, "invalid": 0},
+      "rows": 0,                  # data rows processed
+      "error_count": 0,           # every error entry, also those not listed below
+      "errors": [                 # the first MAX_ERRORS_IN_RESULT entries
+        {"row": 3, "field": "price", "message": "Enter a number."},
+        {"row": null, "field": null, "message": "..."}   # not tied to a row
+      ]
+    }
+
+Row numbers count data rows from 1 (the header is not a row), as
+django-import-export does. Every entry also goes to a CSV error report
+(columns ``row, field, message``) that is saved to storage with the job.
+"""
+
+from __future__ import annotations
+
+import csv
+import tempfile
+from typing import IO, Any
+
+from django.core.exceptions import NON_FIELD_ERRORS
+from import_export.results import Result
+
+from ..conf import jobs_settings
+from .escaping import escape_cell
+
+ROW_TYPES = ("new", "update", "delete", "skip", "error", "invalid")
+
+
+class ResultCollector:
+    """Accumulates totals and errors over the chunks of one run."""
+
+    def __init__(self) -> None:
+        self.totals: dict[str, int] = dict.fromkeys(ROW_TYPES, 0)
+        self.rows = 0
+        self.errors: list[dict[str, Any]] = []
+        self.error_count = 0
+        self.base_error_count = 0
+        self.max_errors = int(jobs_settings.MAX_ERRORS_IN_RESULT)
+        self._report: IO[str] | None = None
+        self._writer: Any = None
+
+    # -- adding -------------------------------------------------------------
+
+    def add_error(self, row: int | None, field: str | None, message: str) -> None:
+        """Record one error entry (``row``/``field`` may be None)."""
+        self.error_count += 1
+        if len(self.errors) < self.max_errors:
+            self.errors.append({"row": row, "field": field, "message": message})
+        if self._writer is None:
+            self._report = tempfile.TemporaryFile("w+", encoding="utf-8", newline="")
+            self._writer = csv.writer(self._report)
+            self._writer.writerow(["row", "field", "message"])
+        self._writer.writerow(
+            ["" if row is None else row, escape_cell(field or ""), escape_cell(message)]
+        )
+
+    def add_base_error(self, message: str) -> None:
+        """An error not tied to a row (for example raised by a resource hook)."""
+        self.base_error_count += 1
+        self.add_error(None, None, message)
+
+    def add_bad_row(self, number: int, message: str) -> None:
+        """A row that never reached the resource (wrong number of cells)."""
+        self.rows += 1
+        self.totals["invalid"] += 1
+        self.add_error(number, None, message)
+
+    def add_result(self, result: Result, numbers: list[int]) -> None:
+        """Merge a django-import-export ``Result`` of one chunk; ``numbers[i]``
+        is the file row number of the chunk's row ``i + 1``."""
+        for key in ROW_TYPES:
+            self.totals[key] += int(result.totals.get(key, 0))
+        self.rows += len(numbers)
+        for error in result.base_errors:
+            self.add_base_error(str(error.error))
+        for error_row in result.error_rows:
+            number = numbers[error_row.number - 1]
+            for error in error_row.errors:
+                self.add_error(number, None, str(error.error))
+        for invalid in result.invalid_rows:
+            number = numbers[invalid.number - 1]
+            for field, messages in invalid.error_dict.items():
+                name = None if field == NON_FIELD_ERRORS else field
+                for message in messages:
+                    self.add_error(number, name, str(message))
+
+    # -- reading ------------------------------------------------------------
+
+    @property
+    def has_row_errors(self) -> bool:
+        """Rows raised errors (not validation): always fatal for the run."""
+        return self.totals["error"] > 0 or self.base_error_count > 0
+
+    @property
+    def has_invalid_rows(self) -> bool:
+        return self.totals["invalid"] > 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "totals": dict(self.totals),
+            "rows": self.rows,
+            "error_count": self.error_count,
+            "errors": list(self.errors),
+        }
+
+    def report_file(self) -> IO[str] | None:
+        """The CSV error report rewound for reading, or None without errors."""
+        if self._report is None:
+            return None
+        self._report.flush()
+        self._report.seek(0)
+        return self._report
+
+    def close(self) -> None:
+        if self._report is not None:
+            self._report.close()
+            self._report = None
+            self._writer = None

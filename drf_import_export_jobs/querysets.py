@@ -1,0 +1,101 @@
+"""Building and checking the queryset of an export.
+
+A resource may declare, besides django-import-export's own options:
+
+- ``filterset_class``: a django-filter ``FilterSet`` that export ``filters``
+  are validated and applied with;
+- ``ordering_fields``: the names an export may be ordered by (``name`` or
+  ``-name``); without it, the model's concrete fields that the resource exports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from django.db import models
+from import_export.resources import Resource
+
+from .exceptions import JobConfigurationError
+
+
+def allowed_ordering(resource: Resource) -> list[str]:
+    """The field names an export of ``resource`` may be ordered by."""
+    declared = getattr(resource, "ordering_fields", None)
+    if declared is not None:
+        return list(declared)
+    model = getattr(resource._meta, "model", None)
+    if model is None:
+        return []
+    concrete = {f.name for f in model._meta.concrete_fields}
+    return [
+        field.attribute
+        for field in resource.get_export_fields()
+        if field.attribute and field.attribute in concrete
+    ]
+
+
+def export_field_names(resource: Resource) -> list[str]:
+    """Names accepted in an export's ``fields`` (resource field names)."""
+    return [resource.get_field_name(field) for field in resource.get_export_fields()]
+
+
+def check_export_options(
+    resource: Resource,
+    filters: Mapping[str, Any] | None,
+    ordering: Sequence[str] | None,
+    fields: Sequence[str] | None,
+) -> dict[str, list[str]]:
+    """Problems with export options, keyed by option name (empty when fine)."""
+    problems: dict[str, list[str]] = {}
+    if fields:
+        known = export_field_names(resource)
+        unknown = [f for f in fields if f not in known]
+        if unknown:
+            problems["fields"] = [
+                f"Unknown field(s): {', '.join(map(str, unknown))}. Known: {', '.join(known)}."
+            ]
+    if ordering:
+        allowed = allowed_ordering(resource)
+        bad = [o for o in ordering if not isinstance(o, str) or o.lstrip("-") not in allowed]
+        if bad:
+            problems["ordering"] = [
+                f"Cannot order by {', '.join(map(str, bad))}. Allowed: {', '.join(allowed)}."
+            ]
+    if filters:
+        filterset_class = getattr(resource, "filterset_class", None)
+        if filterset_class is None:
+            problems["filters"] = [
+                f"{type(resource).__name__} declares no filterset_class, so it takes no filters."
+            ]
+        else:
+            filterset = filterset_class(data=dict(filters), queryset=resource.get_queryset())
+            if not filterset.is_valid():
+                problems["filters"] = [
+                    f"{name}: {' '.join(str(m) for m in messages)}"
+                    for name, messages in filterset.errors.items()
+                ]
+            unknown = sorted(set(filters) - set(filterset.filters))
+            if unknown:
+                problems.setdefault("filters", []).append(
+                    f"Unknown filter(s): {', '.join(unknown)}. "
+                    f"Known: {', '.join(filterset.filters)}."
+                )
+    return problems
+
+
+def export_queryset(
+    resource: Resource, filters: Mapping[str, Any] | None, ordering: Sequence[str] | None
+) -> models.QuerySet[Any]:
+    """The resource's queryset, filtered, passed through ``filter_export()``
+    and ordered (always ending with the primary key, for a stable order)."""
+    problems = check_export_options(resource, filters, ordering, None)
+    if problems:
+        text = "; ".join(f"{key}: {' '.join(msgs)}" for key, msgs in problems.items())
+        raise JobConfigurationError(f"Invalid export options: {text}")
+    queryset = resource.get_queryset()
+    filterset_class = getattr(resource, "filterset_class", None)
+    if filters and filterset_class is not None:
+        queryset = filterset_class(data=dict(filters), queryset=queryset).qs
+    queryset = resource.filter_export(queryset)
+    return queryset.order_by(*(ordering or ()), "pk")
