@@ -1,0 +1,34 @@
+# make demo   run the example project (API, admin, Celery worker) on SQLite
+# make test   run the whole test suite (SQLite + filesystem broker by default;
+#             DATABASE_URL / CELERY_BROKER_URL switch to real servers)
+
+PYTHON ?= $(shell scripts/find-python 3.12)
+VENV ?= .venv
+PYTEST_ARGS ?=
+
+.PHONY: venv demo test lint format clean
+
+$(VENV)/.installed: pyproject.toml scripts/bootstrap-venv
+	scripts/bootstrap-venv $(VENV) $(PYTHON)
+	touch $@
+
+venv: $(VENV)/.installed
+
+demo: venv
+	VENV=$(VENV) example_project/run-demo
+
+# pytest exits 5 when it collects no test: reported, not treated as a failure.
+test: venv
+	@$(VENV)/bin/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: venv
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) example_project/var .pytest_cache .ruff_cache
