@@ -69,6 +69,10 @@ else:
         }
     }
 
+# The integration tests' worker process is pointed at the test database.
+if os.environ.get("TEST_DB_NAME"):
+    DATABASES["default"]["NAME"] = os.environ["TEST_DB_NAME"]
+
 STORAGES = {
     "default": {
         "BACKEND": "django.core.files.storage.FileSystemStorage",

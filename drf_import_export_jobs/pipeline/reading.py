@@ -21,6 +21,9 @@ from ..conf import jobs_settings
 from ..exceptions import FileParseError
 from ..formats import get_format
 
+# Formats stored as binary containers (ZIP or OLE), never decoded as text.
+BINARY_FORMATS = frozenset({"xlsx", "xls", "ods"})
+
 # A row as handed on: its cells, and a problem message when its shape is wrong.
 Row = tuple[list[Any], str | None]
 
@@ -215,7 +218,7 @@ def _guard_xlsx(rows: Iterator[tuple[Any, ...]]) -> Iterator[list[Any]]:
 def _open_whole(stream: IO[bytes], head: bytes, format_name: str) -> Table:
     file_format = get_format(format_name)
     data: Any = stream.read()
-    if not file_format.is_binary():
+    if format_name not in BINARY_FORMATS:
         encoding = _text_encoding(head)
         if _looks_binary(head, encoding):
             raise FileParseError(f"The file is named .{format_name} but is not text.")

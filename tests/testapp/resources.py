@@ -39,3 +39,8 @@ class AuthorResource(resources.ModelResource):
         model = Author
         import_id_fields = ("name",)
         fields = ("name",)
+
+
+class BrokenHookBookResource(BookResource):
+    def before_import(self, dataset, **kwargs):
+        raise ValueError("hook refused the data")
