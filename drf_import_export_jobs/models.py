@@ -33,10 +33,11 @@ from .files import (
     get_job_storage,
     import_file_upload_to,
 )
-from .formats import get_format
+from .formats import allowed_export_formats, allowed_import_formats, get_format
 from .pipeline import exporting, importing
 from .pipeline.results import ResultCollector
 from .progress import ProgressReporter
+from .querysets import check_export_options, export_queryset
 from .transitions import transition
 
 logger = logging.getLogger(__name__)
@@ -127,6 +128,13 @@ class BaseJob(models.Model):
             "state": self.status,
             "info": {"current": self.progress_current, "total": self.progress_total},
         }
+
+    def _check_format(self, allowed: list[str]) -> None:
+        if self.file_format_name not in allowed:
+            raise JobConfigurationError(
+                f"File format {self.file_format_name!r} is not accepted for "
+                f"{self.resource_path.rsplit('.', 1)[-1]}; accepted: {', '.join(allowed)}."
+            )
 
     def _error_fields(self, exc: BaseException, with_traceback: bool = True) -> dict[str, Any]:
         message = str(exc) or type(exc).__name__
@@ -256,6 +264,7 @@ class AbstractImportJob(BaseJob):
         try:
             with ProgressReporter(self) as progress, self.data_file.open("rb") as stream:
                 resource = self.resource
+                self._check_format(allowed_import_formats(type(resource)))
                 if self.skip_parse_step:
                     importing.scan_rows(
                         stream, self.file_format_name, resource, collector=collector,
@@ -488,8 +497,6 @@ class AbstractExportJob(BaseJob):
 
         Override to scope exports further (the job's ``created_by`` and
         ``resource_kwargs`` are available here, in the worker)."""
-        from .querysets import export_queryset
-
         return export_queryset(self.resource, self.filters, self.ordering)
 
     def export_data(self) -> None:
@@ -508,6 +515,13 @@ class AbstractExportJob(BaseJob):
         try:
             with ProgressReporter(self) as progress, tempfile.TemporaryFile() as out:
                 resource = self.resource
+                self._check_format(allowed_export_formats(type(resource)))
+                problems = check_export_options(resource, self.filters, self.ordering, self.fields)
+                if problems:
+                    raise JobConfigurationError(
+                        "Invalid export options: "
+                        + "; ".join(f"{key}: {' '.join(msgs)}" for key, msgs in problems.items())
+                    )
                 queryset = self.get_queryset()
                 progress.set_total(queryset.count())
                 selected = list(self.fields) or None

@@ -16,8 +16,6 @@ from typing import Any
 from django.db import models
 from import_export.resources import Resource
 
-from .exceptions import JobConfigurationError
-
 
 def allowed_ordering(resource: Resource) -> list[str]:
     """The field names an export of ``resource`` may be ordered by."""
@@ -88,11 +86,8 @@ def export_queryset(
     resource: Resource, filters: Mapping[str, Any] | None, ordering: Sequence[str] | None
 ) -> models.QuerySet[Any]:
     """The resource's queryset, filtered, passed through ``filter_export()``
-    and ordered (always ending with the primary key, for a stable order)."""
-    problems = check_export_options(resource, filters, ordering, None)
-    if problems:
-        text = "; ".join(f"{key}: {' '.join(msgs)}" for key, msgs in problems.items())
-        raise JobConfigurationError(f"Invalid export options: {text}")
+    and ordered (always ending with the primary key, for a stable order).
+    Check the options first with :func:`check_export_options`."""
     queryset = resource.get_queryset()
     filterset_class = getattr(resource, "filterset_class", None)
     if filters and filterset_class is not None:

@@ -65,7 +65,8 @@ else:
             # A file, not memory: the worker process of the integration tests
             # opens the same database.
             "TEST": {"NAME": str(_sqlite_path)},
-            "OPTIONS": {"timeout": 30},
+            # WAL: readers (an export, a status poll) never block the writer.
+            "OPTIONS": {"timeout": 30, "init_command": "PRAGMA journal_mode=WAL;"},
         }
     }
 

@@ -37,6 +37,12 @@ def check_columns(headers: list[str], resource: Resource) -> None:
         required = [
             resource.fields[name].column_name for name in id_fields if name in resource.fields
         ]
+    if not set(known) & set(headers):
+        raise FileParseError(
+            "None of the file's columns is one this import knows. Expected some of: "
+            + ", ".join(known)
+            + "."
+        )
     missing = [column for column in required if column not in headers]
     if missing:
         raise FileParseError(
@@ -44,12 +50,6 @@ def check_columns(headers: list[str], resource: Resource) -> None:
             + ", ".join(missing)
             + ". Its header has: "
             + ", ".join(h for h in headers if h)
-            + "."
-        )
-    if not set(known) & set(headers):
-        raise FileParseError(
-            "None of the file's columns is one this import knows. Expected some of: "
-            + ", ".join(known)
             + "."
         )
 

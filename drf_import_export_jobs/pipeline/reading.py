@@ -141,7 +141,10 @@ def _delimited_rows(stream: IO[bytes], encoding: str, delimiter: str) -> Iterato
     except csv.Error as exc:
         raise FileParseError(f"The file cannot be read as CSV near line {line + 1}: {exc}.") from exc
     finally:
-        text.detach()
+        try:
+            text.detach()
+        except ValueError:  # the underlying file was closed first
+            pass
 
 
 def _open_delimited(stream: IO[bytes], head: bytes, delimiter: str) -> Table:
@@ -187,7 +190,8 @@ def _open_xlsx(stream: IO[bytes], head: bytes) -> Table:
         workbook = load_workbook(stream, read_only=True, data_only=True)
         if not workbook.worksheets:
             raise FileParseError("The workbook has no worksheet.")
-        sheet = workbook.worksheets[0]
+        # The active sheet, as django-import-export reads it.
+        sheet = workbook.active or workbook.worksheets[0]
         rows = sheet.iter_rows(values_only=True)
         first = next(rows, None)
     except FileParseError:

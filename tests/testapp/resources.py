@@ -44,3 +44,30 @@ class AuthorResource(resources.ModelResource):
 class BrokenHookBookResource(BookResource):
     def before_import(self, dataset, **kwargs):
         raise ValueError("hook refused the data")
+
+
+class CrashingBookResource(BookResource):
+    def import_data(self, *args, **kwargs):
+        raise RuntimeError("loader exploded")
+
+
+class GatedBookResource(BookResource):
+    """Waits at ``GATE`` before importing the chunk holding the gate's ISBN
+    (outside that chunk's own transaction)."""
+
+    def import_data(self, dataset, *args, **kwargs):
+        from .gates import GATE
+
+        for isbn in dataset["isbn"]:
+            GATE.meet(isbn)
+        return super().import_data(dataset, *args, **kwargs)
+
+
+class GatedExportBookResource(BookResource):
+    """Waits at ``GATE`` when exporting the book with the gate's ISBN."""
+
+    def dehydrate_title(self, book):
+        from .gates import GATE
+
+        GATE.meet(book.isbn)
+        return book.title
