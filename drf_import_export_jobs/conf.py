@@ -38,8 +38,9 @@ DEFAULTS: dict[str, Any] = {
     # Queue the job tasks are sent to; None uses the app's default queue.
     "TASK_QUEUE": None,
     # Seconds before a job task gets SoftTimeLimitExceeded (the job then ends
-    # in its error status), and before the worker process is killed.
+    # in its error status).
     "TASK_SOFT_TIME_LIMIT": 60 * 60,
+    # Seconds before the worker process running a job task is killed.
     "TASK_TIME_LIMIT": 60 * 60 + 5 * 60,
     # Alias in Django's STORAGES used for uploads, exports and error reports.
     "STORAGE": "default",
