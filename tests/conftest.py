@@ -104,7 +104,7 @@ def celery_worker(django_db_setup: Any, django_db_blocker: Any) -> Iterator[Work
     env = {**os.environ, "TEST_DB_NAME": db_name, "DJANGO_SETTINGS_MODULE": "tests.settings"}
     command = [
         sys.executable, "-m", "celery", "-A", "tests.celery_app", "worker",
-        "--loglevel=INFO", "--concurrency=2", "--without-gossip", "--without-mingle",
+        "--loglevel=INFO", "--concurrency=2", "--without-gossip", "--without-mingle", "--purge",
         "-n", f"tests-{uuid.uuid4().hex[:8]}@%h",
     ]
     with log.open("wb") as out:

@@ -82,6 +82,9 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
+for _folder in ("broker", "broker-control", "media"):
+    (RUN_DIR / _folder).mkdir(parents=True, exist_ok=True)
+
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
 CELERY_BROKER_TRANSPORT_OPTIONS = (
     {}
@@ -90,6 +93,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "data_folder_in": str(RUN_DIR / "broker"),
         "data_folder_out": str(RUN_DIR / "broker"),
         "control_folder": str(RUN_DIR / "broker-control"),
+        "polling_interval": 0.1,
     }
 )
 CELERY_TASK_ALWAYS_EAGER = False
@@ -106,5 +110,5 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {"drf_import_export_jobs": {"handlers": ["console"], "level": "WARNING"}},
+    "loggers": {"drf_import_export_jobs": {"handlers": ["console"], "level": "INFO"}},
 }

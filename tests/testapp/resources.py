@@ -71,3 +71,13 @@ class GatedExportBookResource(BookResource):
 
         GATE.meet(book.isbn)
         return book.title
+
+
+class SlowBookResource(BookResource):
+    """Takes a while per chunk, so a test can act while a worker runs it."""
+
+    def import_data(self, dataset, *args, **kwargs):
+        import time
+
+        time.sleep(0.2)
+        return super().import_data(dataset, *args, **kwargs)
