@@ -5,11 +5,13 @@
 PYTHON ?= $(shell scripts/find-python 3.12)
 VENV ?= .venv
 PYTEST_ARGS ?=
+# Extra requirements pinned into the venv, e.g. EXTRA_REQUIREMENTS='Django>=5.2,<6'
+EXTRA_REQUIREMENTS ?=
 
 .PHONY: venv demo test lint format clean
 
 $(VENV)/.installed: pyproject.toml scripts/bootstrap-venv
-	scripts/bootstrap-venv $(VENV) $(PYTHON)
+	scripts/bootstrap-venv $(VENV) $(PYTHON) $(EXTRA_REQUIREMENTS)
 	touch $@
 
 venv: $(VENV)/.installed

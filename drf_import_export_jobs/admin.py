@@ -14,8 +14,15 @@ class JobAdmin(admin.ModelAdmin):
     """Lists jobs with their status and progress; jobs are changed only by
     their own methods, so every field is read only."""
 
-    list_display = ("id", "resource_path", "status", "progress_current", "progress_total",
-                    "created_by", "created_at")
+    list_display = (
+        "id",
+        "resource_path",
+        "status",
+        "progress_current",
+        "progress_total",
+        "created_by",
+        "created_at",
+    )
     list_filter = ("status",)
     date_hierarchy = "created_at"
 

@@ -18,8 +18,15 @@ from .swapping import get_export_job_model, get_import_job_model
 
 ID = "drf_import_export_jobs"
 POSITIVE_NUMBERS = (
-    "TASK_SOFT_TIME_LIMIT", "TASK_TIME_LIMIT", "MAX_UPLOAD_SIZE", "MAX_ROWS", "MAX_COLUMNS",
-    "MAX_CELL_SIZE", "CHUNK_SIZE", "PROGRESS_EVERY_ROWS", "PROGRESS_EVERY_SECONDS",
+    "TASK_SOFT_TIME_LIMIT",
+    "TASK_TIME_LIMIT",
+    "MAX_UPLOAD_SIZE",
+    "MAX_ROWS",
+    "MAX_COLUMNS",
+    "MAX_CELL_SIZE",
+    "CHUNK_SIZE",
+    "PROGRESS_EVERY_ROWS",
+    "PROGRESS_EVERY_SECONDS",
     "MAX_ERRORS_IN_RESULT",
 )
 
@@ -40,12 +47,14 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
         return [Error(str(exc), id=f"{ID}.E001")]
     errors: list[Any] = []
     for key in jobs_settings.unknown_keys():
-        errors.append(Warning(
-            f"{SETTING_NAME}[{key!r}] is not a setting of this package and is ignored.",
-            hint=f"Known keys: {', '.join(DEFAULTS)}.", id=f"{ID}.W001",
-        ))
-    for setting, getter in (("IMPORT_JOB_MODEL", get_import_job_model),
-                            ("EXPORT_JOB_MODEL", get_export_job_model)):
+        errors.append(
+            Warning(
+                f"{SETTING_NAME}[{key!r}] is not a setting of this package and is ignored.",
+                hint=f"Known keys: {', '.join(DEFAULTS)}.",
+                id=f"{ID}.W001",
+            )
+        )
+    for getter in (get_import_job_model, get_export_job_model):
         try:
             getter()
         except ImproperlyConfigured as exc:
@@ -55,48 +64,65 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
         try:
             import_string(app_path)
         except ImportError as exc:
-            errors.append(Error(
-                f"{SETTING_NAME}['CELERY_APP'] = {app_path!r} cannot be imported: {exc}",
-                hint="Use the dotted path of your Celery instance, e.g. 'proj.celery.app'.",
-                id=f"{ID}.E003",
-            ))
+            errors.append(
+                Error(
+                    f"{SETTING_NAME}['CELERY_APP'] = {app_path!r} cannot be imported: {exc}",
+                    hint="Use the dotted path of your Celery instance, e.g. 'proj.celery.app'.",
+                    id=f"{ID}.E003",
+                )
+            )
     elif not _celery_app_configured():
-        errors.append(Error(
-            "No Celery app is configured, so job tasks cannot be sent.",
-            hint=f"Create your Celery app (usually proj/celery.py imported from "
-            f"proj/__init__.py) or set {SETTING_NAME}['CELERY_APP'] to its dotted path.",
-            id=f"{ID}.E004",
-        ))
-    for key, allowed in (("IMPORT_FORMATS", set(FORMAT_CLASSES)),
-                         ("EXPORT_FORMATS", set(WRITABLE_FORMATS))):
+        errors.append(
+            Error(
+                "No Celery app is configured, so job tasks cannot be sent.",
+                hint=f"Create your Celery app (usually proj/celery.py imported from "
+                f"proj/__init__.py) or set {SETTING_NAME}['CELERY_APP'] to its dotted path.",
+                id=f"{ID}.E004",
+            )
+        )
+    for key, allowed in (
+        ("IMPORT_FORMATS", set(FORMAT_CLASSES)),
+        ("EXPORT_FORMATS", set(WRITABLE_FORMATS)),
+    ):
         names = jobs_settings.raw(key)
         if isinstance(names, str) or not hasattr(names, "__iter__"):
-            errors.append(Error(f"{SETTING_NAME}[{key!r}] must be a list of format names.",
-                                id=f"{ID}.E005"))
+            errors.append(
+                Error(f"{SETTING_NAME}[{key!r}] must be a list of format names.", id=f"{ID}.E005")
+            )
             continue
         for name in names:
             if name not in allowed:
-                errors.append(Error(
-                    f"{SETTING_NAME}[{key!r}] names unknown format {name!r}.",
-                    hint=f"Choose from: {', '.join(sorted(allowed))}.", id=f"{ID}.E005",
-                ))
+                errors.append(
+                    Error(
+                        f"{SETTING_NAME}[{key!r}] names unknown format {name!r}.",
+                        hint=f"Choose from: {', '.join(sorted(allowed))}.",
+                        id=f"{ID}.E005",
+                    )
+                )
             elif not FORMAT_CLASSES[name].is_available():
-                errors.append(Error(
-                    f"{SETTING_NAME}[{key!r}] names {name!r}, but the library it needs is not "
-                    "installed.", hint="Install django-import-export with the extra for it.",
-                    id=f"{ID}.E006",
-                ))
+                errors.append(
+                    Error(
+                        f"{SETTING_NAME}[{key!r}] names {name!r}, but the library it needs is not "
+                        "installed.",
+                        hint="Install django-import-export with the extra for it.",
+                        id=f"{ID}.E006",
+                    )
+                )
     storage = jobs_settings.raw("STORAGE")
     if storage not in settings.STORAGES:
-        errors.append(Error(
-            f"{SETTING_NAME}['STORAGE'] = {storage!r} is not a key of settings.STORAGES.",
-            id=f"{ID}.E007",
-        ))
+        errors.append(
+            Error(
+                f"{SETTING_NAME}['STORAGE'] = {storage!r} is not a key of settings.STORAGES.",
+                id=f"{ID}.E007",
+            )
+        )
     for key in POSITIVE_NUMBERS:
         value = jobs_settings.raw(key)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-            errors.append(Error(
-                f"{SETTING_NAME}[{key!r}] must be a positive number, not {value!r}.",
-                id=f"{ID}.E008",
-            ))
+            errors.append(
+                Error(
+                    f"{SETTING_NAME}[{key!r}] must be a positive number, not {value!r}.",
+                    id=f"{ID}.E008",
+                )
+            )
     return errors

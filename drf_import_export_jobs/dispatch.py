@@ -71,4 +71,6 @@ def revoke_task(task_id: str) -> None:
     try:
         get_celery_app().control.revoke(task_id)
     except Exception:
-        logger.warning("Could not revoke task %s; it will stop on its own.", task_id, exc_info=True)
+        logger.warning(
+            "Could not revoke task %s; it will stop on its own.", task_id, exc_info=True
+        )

@@ -267,13 +267,20 @@ class AbstractImportJob(BaseJob):
                 self._check_format(allowed_import_formats(type(resource)))
                 if self.skip_parse_step:
                     importing.scan_rows(
-                        stream, self.file_format_name, resource, collector=collector,
+                        stream,
+                        self.file_format_name,
+                        resource,
+                        collector=collector,
                         progress=progress,
                     )
                 else:
                     importing.run_resource(
-                        stream, self.file_format_name, resource, dry_run=True,
-                        collector=collector, progress=progress,
+                        stream,
+                        self.file_format_name,
+                        resource,
+                        dry_run=True,
+                        collector=collector,
+                        progress=progress,
                     )
         except JobCancelled:
             logger.info("%s was cancelled while parsing.", self)
@@ -299,7 +306,9 @@ class AbstractImportJob(BaseJob):
         if not failed and self.skip_parse_step:
             self.confirm_import()
 
-    def _finish_parse(self, target: str, collector: ResultCollector, fields: dict[str, Any]) -> None:
+    def _finish_parse(
+        self, target: str, collector: ResultCollector, fields: dict[str, Any]
+    ) -> None:
         report = self._save_report(collector)
         done = self._safe_transition(
             target,
@@ -329,8 +338,13 @@ class AbstractImportJob(BaseJob):
         """``parsed -> import_confirmed``; sends the import task after commit."""
         S = self.ImportStatus
         task_id = _new_task_id()
-        transition(self, S.IMPORT_CONFIRMED, (S.PARSED,), import_task_id=task_id,
-                   confirmed_at=timezone.now())
+        transition(
+            self,
+            S.IMPORT_CONFIRMED,
+            (S.PARSED,),
+            import_task_id=task_id,
+            confirmed_at=timezone.now(),
+        )
         dispatch.send_job_task(dispatch.IMPORT_TASK, self, task_id)
 
     def import_data(self) -> None:
@@ -357,21 +371,30 @@ class AbstractImportJob(BaseJob):
 
         alias = router.db_for_write(type(self))
         try:
-            with ProgressReporter(self, self.progress_total) as progress, self.data_file.open(
-                "rb"
-            ) as stream:
+            with (
+                ProgressReporter(self, self.progress_total) as progress,
+                self.data_file.open("rb") as stream,
+            ):
                 resource = self.resource
                 with transaction.atomic(using=alias):
                     importing.run_resource(
-                        stream, self.file_format_name, resource, dry_run=False,
-                        collector=collector, progress=progress, stop_when=must_stop,
+                        stream,
+                        self.file_format_name,
+                        resource,
+                        dry_run=False,
+                        collector=collector,
+                        progress=progress,
+                        stop_when=must_stop,
                     )
                     if must_stop(collector):
                         raise importing.RowsFailed()
                     # In the data transaction: a concurrent cancel either wins
                     # before this (and the data is rolled back) or is refused.
                     transition(
-                        self, S.IMPORTED, (S.IMPORTING,), import_result=collector.as_dict(),
+                        self,
+                        S.IMPORTED,
+                        (S.IMPORTING,),
+                        import_result=collector.as_dict(),
                         import_finished_at=timezone.now(),
                     )
         except (JobCancelled, InvalidJobStatus) as exc:
@@ -439,12 +462,16 @@ class AbstractExportJob(BaseJob):
         db_index=True,
     )
     filters = models.JSONField(
-        _("filters"), default=dict, blank=True,
+        _("filters"),
+        default=dict,
+        blank=True,
         help_text=_("Filter values for the resource's filterset_class."),
     )
     ordering = models.JSONField(_("ordering"), default=list, blank=True)
     fields = models.JSONField(
-        _("fields"), default=list, blank=True,
+        _("fields"),
+        default=list,
+        blank=True,
         help_text=_("Names of the resource fields to export; empty exports all."),
     )
     export_task_id = models.CharField(_("export task id"), max_length=255, blank=True)
@@ -528,8 +555,9 @@ class AbstractExportJob(BaseJob):
                 native = self.file_format_name in exporting.NATIVE_FORMATS
                 resource.before_export(queryset)
                 rows = (
-                    resource.export_resource(obj, selected_fields=selected,
-                                             force_native_type=native)
+                    resource.export_resource(
+                        obj, selected_fields=selected, force_native_type=native
+                    )
                     for obj in resource.iter_queryset(queryset)
                 )
                 headers = resource.get_export_headers(selected_fields=selected)
@@ -544,7 +572,9 @@ class AbstractExportJob(BaseJob):
         except Exception as exc:
             logger.exception("Exporting %s failed.", self)
             self._safe_transition(
-                S.EXPORT_ERROR, (S.EXPORTING,), export_finished_at=timezone.now(),
+                S.EXPORT_ERROR,
+                (S.EXPORTING,),
+                export_finished_at=timezone.now(),
                 **self._error_fields(exc, not isinstance(exc, JobConfigurationError)),
             )
             return

@@ -46,7 +46,11 @@ def run_job_method(
     if expected and delivered and delivered != expected:
         logger.info(
             "Task %s: delivery %s is stale, %s %s expects task %s; skipped.",
-            task.name, delivered, model_label, job_id, expected,
+            task.name,
+            delivered,
+            model_label,
+            job_id,
+            expected,
         )
         return
     try:

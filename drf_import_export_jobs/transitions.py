@@ -27,9 +27,7 @@ def job_label(job: BaseJob) -> str:
 
 def current_status(job: BaseJob) -> str | None:
     """The job's status as stored now (``None`` if the row is gone)."""
-    return (
-        type(job)._base_manager.filter(pk=job.pk).values_list("status", flat=True).first()
-    )
+    return type(job)._base_manager.filter(pk=job.pk).values_list("status", flat=True).first()
 
 
 def transition(job: BaseJob, target: str, allowed: Iterable[str], **fields: Any) -> None:

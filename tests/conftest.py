@@ -103,13 +103,27 @@ def celery_worker(django_db_setup: Any, django_db_blocker: Any) -> Iterator[Work
     log = run_dir / f"worker-{uuid.uuid4().hex[:6]}.log"
     env = {**os.environ, "TEST_DB_NAME": db_name, "DJANGO_SETTINGS_MODULE": "tests.settings"}
     command = [
-        sys.executable, "-m", "celery", "-A", "tests.celery_app", "worker",
-        "--loglevel=INFO", "--concurrency=2", "--without-gossip", "--without-mingle", "--purge",
-        "-n", f"tests-{uuid.uuid4().hex[:8]}@%h",
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "tests.celery_app",
+        "worker",
+        "--loglevel=INFO",
+        "--concurrency=2",
+        "--without-gossip",
+        "--without-mingle",
+        "--purge",
+        "-n",
+        f"tests-{uuid.uuid4().hex[:8]}@%h",
     ]
     with log.open("wb") as out:
         process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
     worker = WorkerProcess(process, log)

@@ -35,20 +35,28 @@ BAD_FILES = {
     "empty": (b"", "csv", "The file is empty."),
     "whitespace only": (b"  \n\n", "csv", "The file is empty."),
     "header only": (HEADER.encode() + b"\n", "csv", "header row but no data rows"),
-    "latin-1": (csv_bytes(book_rows(2)).replace(b"Title 1", "Tîtle 1".encode("latin-1")),
-                "csv", "not valid utf-8 text"),
+    "latin-1": (
+        csv_bytes(book_rows(2)).replace(b"Title 1", "Tîtle 1".encode("latin-1")),
+        "csv",
+        "not valid utf-8 text",
+    ),
     "binary garbage": (bytes(range(256)) * 40, "csv", "contains binary data"),
     "xlsx named csv": (xlsx_bytes([["isbn"], ["1"]]), "csv", "ZIP archive"),
     "csv named xlsx": (csv_bytes(book_rows(2)), "xlsx", "not an XLSX workbook"),
     "broken zip named xlsx": (b"PK\x03\x04" + b"\x00" * 100, "xlsx", "not a valid XLSX"),
     "json object": (b'{"isbn": 1}', "json", "cannot be read as JSON"),
     "invalid json": (b"[{", "json", "cannot be read as JSON"),
-    "missing id column": (csv_bytes(["T,Ann"], header="title,author"), "csv",
-                          "lacks required column(s): isbn"),
-    "no known column": (csv_bytes(["1,2"], header="foo,bar"), "csv",
-                        "None of the file's columns"),
-    "duplicate headers": (csv_bytes(["1,2,3"], header="isbn,title,isbn"), "csv",
-                          "more than once: 'isbn'"),
+    "missing id column": (
+        csv_bytes(["T,Ann"], header="title,author"),
+        "csv",
+        "lacks required column(s): isbn",
+    ),
+    "no known column": (csv_bytes(["1,2"], header="foo,bar"), "csv", "None of the file's columns"),
+    "duplicate headers": (
+        csv_bytes(["1,2,3"], header="isbn,title,isbn"),
+        "csv",
+        "more than once: 'isbn'",
+    ),
     "empty header row": (b",,\n1,2,3\n", "csv", "header, is empty"),
     "unknown format": (csv_bytes(book_rows(1)), "exe", "File format 'exe' is not accepted"),
     "yaml not a list": (b"just text", "yaml", "cannot be read as YAML"),
@@ -136,16 +144,23 @@ def test_not_a_resource_is_parse_error(make_import_job):
 
 
 def test_crashing_resource_is_parse_error_with_traceback(make_import_job, authors):
-    job = parse(make_import_job, csv_bytes(book_rows(1)),
-                resource="tests.testapp.resources.CrashingBookResource")
+    job = parse(
+        make_import_job,
+        csv_bytes(book_rows(1)),
+        resource="tests.testapp.resources.CrashingBookResource",
+    )
     assert job.status == "parse_error"
     assert job.error_message == "loader exploded"
     assert "RuntimeError" in job.traceback
 
 
 def test_format_not_allowed_for_the_resource(make_import_job, authors):
-    job = parse(make_import_job, csv_bytes(book_rows(1)).replace(b",", b"\t"), "tsv",
-                resource="tests.testapp.resources.CsvOnlyBookResource")
+    job = parse(
+        make_import_job,
+        csv_bytes(book_rows(1)).replace(b",", b"\t"),
+        "tsv",
+        resource="tests.testapp.resources.CsvOnlyBookResource",
+    )
     assert job.status == "parse_error"
     assert job.error_message == (
         "File format 'tsv' is not accepted for CsvOnlyBookResource; accepted: csv."

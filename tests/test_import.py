@@ -32,8 +32,7 @@ def test_save_stores_task_id_first_and_sends_parse_after_commit(
         assert sent_tasks == []  # nothing before commit
     assert len(callbacks) == 1
     assert sent_tasks == [
-        (dispatch.PARSE_TASK, ["drf_import_export_jobs.ImportJob", job.pk],
-         sent_tasks[0][2]),
+        (dispatch.PARSE_TASK, ["drf_import_export_jobs.ImportJob", job.pk], sent_tasks[0][2]),
     ]
     options = sent_tasks[0][2]
     assert options["task_id"] == job.parse_task_id
@@ -53,7 +52,12 @@ def test_parse_is_a_dry_run_with_totals_and_progress(make_import_job, authors):
     job = run_to_parsed(make_import_job(csv_bytes(book_rows(120))))
     assert job.status == "parsed", job.error_message
     assert job.parse_result["totals"] == {
-        "new": 120, "update": 0, "delete": 0, "skip": 0, "error": 0, "invalid": 0,
+        "new": 120,
+        "update": 0,
+        "delete": 0,
+        "skip": 0,
+        "error": 0,
+        "invalid": 0,
     }
     assert job.parse_result["rows"] == 120
     assert job.parse_result["errors"] == []
@@ -63,8 +67,9 @@ def test_parse_is_a_dry_run_with_totals_and_progress(make_import_job, authors):
     assert Book.objects.count() == 0
 
 
-def test_full_flow_writes_rows_and_results(make_import_job, authors, sent_tasks,
-                                          django_capture_on_commit_callbacks):
+def test_full_flow_writes_rows_and_results(
+    make_import_job, authors, sent_tasks, django_capture_on_commit_callbacks
+):
     job = run_to_parsed(make_import_job(csv_bytes(book_rows(130))))
     with django_capture_on_commit_callbacks(execute=True):
         job.confirm_import()
@@ -91,7 +96,12 @@ def test_updates_and_unchanged_rows(make_import_job, authors):
     lines[3] = lines[3].replace("Title 3", "New title")
     second = run_to_parsed(make_import_job(csv_bytes(lines + book_rows(2, start=10))))
     assert second.parse_result["totals"] == {
-        "new": 2, "update": 1, "delete": 0, "skip": 9, "error": 0, "invalid": 0,
+        "new": 2,
+        "update": 1,
+        "delete": 0,
+        "skip": 9,
+        "error": 0,
+        "invalid": 0,
     }
     second.confirm_import()
     second.import_data()
@@ -196,8 +206,9 @@ def test_skip_invalid_rows_does_not_skip_rows_that_raise(make_import_job, author
     assert job.status == "input_error"
 
 
-def test_skip_parse_step_checks_structure_then_confirms(make_import_job, authors, sent_tasks,
-                                                        django_capture_on_commit_callbacks):
+def test_skip_parse_step_checks_structure_then_confirms(
+    make_import_job, authors, sent_tasks, django_capture_on_commit_callbacks
+):
     job = make_import_job(csv_bytes(book_rows(30)), skip_parse_step=True)
     with django_capture_on_commit_callbacks(execute=True):
         job.parse_data()
@@ -254,24 +265,25 @@ def test_long_rows_are_row_errors(make_import_job, authors):
     job = run_to_parsed(make_import_job(csv_bytes(lines)))
     assert job.status == "input_error"
     assert job.parse_result["errors"] == [
-        {"row": 2, "field": None,
-         "message": "This row has 9 cells but the header has 8 columns."},
+        {"row": 2, "field": None, "message": "This row has 9 cells but the header has 8 columns."},
     ]
     assert job.parse_result["totals"]["new"] == 2
 
 
 def test_base_errors_from_resource_hooks_are_input_errors(make_import_job, authors):
     job = run_to_parsed(
-        make_import_job(csv_bytes(book_rows(3)),
-                        resource="tests.testapp.resources.BrokenHookBookResource")
+        make_import_job(
+            csv_bytes(book_rows(3)), resource="tests.testapp.resources.BrokenHookBookResource"
+        )
     )
     assert job.status == "input_error"
     assert job.parse_result["errors"][0]["row"] is None
     assert "hook refused" in job.parse_result["errors"][0]["message"]
 
 
-def test_status_signal_for_every_change(make_import_job, authors,
-                                        django_capture_on_commit_callbacks):
+def test_status_signal_for_every_change(
+    make_import_job, authors, django_capture_on_commit_callbacks
+):
     seen: list[tuple[str, str, int]] = []
 
     def record(sender, job, old_status, new_status, **kwargs):

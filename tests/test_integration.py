@@ -52,8 +52,9 @@ def test_export_through_the_worker(celery_worker, make_export_job, ann):
         Book(isbn=str(i), title=f"T{i}", author=ann, price=i, in_stock=i % 2 == 0)
         for i in range(1, 101)
     )
-    job = make_export_job(filters={"in_stock": True}, ordering=["-price"],
-                          fields=["isbn", "price"])
+    job = make_export_job(
+        filters={"in_stock": True}, ordering=["-price"], fields=["isbn", "price"]
+    )
     wait_for_status(job, "exported")
     with job.data_file.open("rb") as fh:
         rows = list(csv.reader(io.StringIO(fh.read().decode())))
@@ -63,8 +64,7 @@ def test_export_through_the_worker(celery_worker, make_export_job, ann):
     assert get_export_job_model().objects.get(pk=job.pk).progress_total == 50
 
 
-def test_duplicate_delivery_through_the_broker_does_nothing(celery_worker, make_import_job,
-                                                             ann):
+def test_duplicate_delivery_through_the_broker_does_nothing(celery_worker, make_import_job, ann):
     job = make_import_job(csv_bytes(book_rows(3)))
     wait_for_status(job, "parsed")
     finished = job.parse_finished_at
@@ -82,8 +82,9 @@ def test_duplicate_delivery_through_the_broker_does_nothing(celery_worker, make_
 
 
 def test_cancel_while_the_worker_parses(celery_worker, make_import_job, ann):
-    job = make_import_job(csv_bytes(book_rows(1500)),
-                          resource="tests.testapp.resources.SlowBookResource")
+    job = make_import_job(
+        csv_bytes(book_rows(1500)), resource="tests.testapp.resources.SlowBookResource"
+    )
     deadline = time.monotonic() + 60
     while True:
         job.refresh_from_db()

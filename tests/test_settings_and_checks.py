@@ -28,7 +28,7 @@ def test_defaults_and_override_reload():
     assert jobs_settings.CHUNK_SIZE == 50  # from tests/settings.py
     with override_settings(DRF_IMPORT_EXPORT_JOBS={"CHUNK_SIZE": 7}):
         assert jobs_settings.CHUNK_SIZE == 7
-        assert jobs_settings.MAX_ROWS == DEFAULTS["MAX_ROWS"]
+        assert DEFAULTS["MAX_ROWS"] == jobs_settings.MAX_ROWS
     assert jobs_settings.CHUNK_SIZE == 50
 
 
@@ -41,9 +41,11 @@ def test_import_strings_are_resolved_lazily():
     from tests.celery_app import app
 
     assert jobs_settings.CELERY_APP is app
-    with override_settings(DRF_IMPORT_EXPORT_JOBS={"CELERY_APP": "tests.nowhere.app"}):
-        with pytest.raises(ImproperlyConfigured, match="CELERY_APP"):
-            jobs_settings.CELERY_APP  # noqa: B018
+    with (
+        override_settings(DRF_IMPORT_EXPORT_JOBS={"CELERY_APP": "tests.nowhere.app"}),
+        pytest.raises(ImproperlyConfigured, match="CELERY_APP"),
+    ):
+        jobs_settings.CELERY_APP  # noqa: B018
 
 
 def test_every_default_has_a_comment_above_it():
@@ -84,23 +86,26 @@ def test_no_celery_app(monkeypatch):
 
 
 def test_unknown_and_unwritable_formats():
-    text = messages(CELERY_APP="tests.celery_app.app", IMPORT_FORMATS=["csv", "docx"],
-                    EXPORT_FORMATS=["xls"])
+    text = messages(
+        CELERY_APP="tests.celery_app.app", IMPORT_FORMATS=["csv", "docx"], EXPORT_FORMATS=["xls"]
+    )
     assert "['IMPORT_FORMATS'] names unknown format 'docx'" in text
     assert "['EXPORT_FORMATS'] names unknown format 'xls'" in text
     assert "must be a list" in messages(CELERY_APP="tests.celery_app.app", IMPORT_FORMATS="csv")
 
 
 def test_bad_job_model_setting():
-    text = messages(CELERY_APP="tests.celery_app.app", IMPORT_JOB_MODEL="testapp.Book",
-                    EXPORT_JOB_MODEL="nope.Nope")
+    text = messages(
+        CELERY_APP="tests.celery_app.app",
+        IMPORT_JOB_MODEL="testapp.Book",
+        EXPORT_JOB_MODEL="nope.Nope",
+    )
     assert "['IMPORT_JOB_MODEL'] = 'testapp.Book' must be a concrete subclass" in text
     assert "['EXPORT_JOB_MODEL'] = 'nope.Nope' is not an installed model" in text
 
 
 def test_bad_storage_and_numbers():
-    text = messages(CELERY_APP="tests.celery_app.app", STORAGE="s3", CHUNK_SIZE=0,
-                    MAX_ROWS="many")
+    text = messages(CELERY_APP="tests.celery_app.app", STORAGE="s3", CHUNK_SIZE=0, MAX_ROWS="many")
     assert "['STORAGE'] = 's3' is not a key of settings.STORAGES" in text
     assert "['CHUNK_SIZE'] must be a positive number, not 0" in text
     assert "['MAX_ROWS'] must be a positive number, not 'many'" in text
@@ -116,23 +121,27 @@ def test_setting_that_is_not_a_dict():
 def test_default_models_and_swapped_models(db):
     assert get_import_job_model() is ImportJob
     assert get_export_job_model() is ExportJob
-    with override_settings(DRF_IMPORT_EXPORT_JOBS={
-        "IMPORT_JOB_MODEL": "testapp.TenantImportJob",
-        "EXPORT_JOB_MODEL": "testapp.TenantExportJob",
-    }):
+    with override_settings(
+        DRF_IMPORT_EXPORT_JOBS={
+            "IMPORT_JOB_MODEL": "testapp.TenantImportJob",
+            "EXPORT_JOB_MODEL": "testapp.TenantExportJob",
+        }
+    ):
         assert get_import_job_model() is TenantImportJob
         assert get_export_job_model() is TenantExportJob
 
 
-def test_a_custom_job_model_runs_the_whole_flow(authors, sent_tasks,
-                                                django_capture_on_commit_callbacks):
+def test_a_custom_job_model_runs_the_whole_flow(
+    authors, sent_tasks, django_capture_on_commit_callbacks
+):
     from django.core.files.base import ContentFile
 
     from tests.testapp.models import Tenant
 
     tenant = Tenant.objects.create(name="acme")
-    job = TenantImportJob(resource_path="tests.testapp.resources.BookResource",
-                          file_format_name="csv", tenant=tenant)
+    job = TenantImportJob(
+        resource_path="tests.testapp.resources.BookResource", file_format_name="csv", tenant=tenant
+    )
     job.data_file.save("x.csv", ContentFile(csv_bytes(book_rows(3))), save=False)
     with django_capture_on_commit_callbacks(execute=True):
         job.save()

@@ -95,8 +95,9 @@ def test_delivery_after_cancel_does_nothing(make_import_job, make_export_job, au
 
 
 @pytest.mark.parametrize("status", ["created", "parsing"])
-def test_cancel_revokes_the_pending_task(make_import_job, sent_tasks, status,
-                                         django_capture_on_commit_callbacks):
+def test_cancel_revokes_the_pending_task(
+    make_import_job, sent_tasks, status, django_capture_on_commit_callbacks
+):
     job = make_import_job(csv_bytes(book_rows(2)))
     type(job).objects.filter(pk=job.pk).update(status=status)
     job.refresh_from_db()
@@ -116,10 +117,11 @@ def test_cancel_of_a_confirmed_import_revokes_the_import_task(
     assert job.import_task_id in sent_tasks.app.revoked
 
 
-def test_broker_failure_is_logged_and_the_job_kept(make_import_job, monkeypatch, caplog,
-                                                   django_capture_on_commit_callbacks):
+def test_broker_failure_is_logged_and_the_job_kept(
+    make_import_job, monkeypatch, caplog, django_capture_on_commit_callbacks
+):
     class DownApp:
-        class tasks:  # noqa: N801
+        class tasks:
             def __class_getitem__(cls, name):
                 raise ConnectionError("broker unreachable")
 

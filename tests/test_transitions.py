@@ -27,8 +27,16 @@ EXPORT_METHODS = {
 
 def test_status_values_are_the_lowercase_names() -> None:
     assert IMPORT_STATUSES == [
-        "created", "parsing", "parsed", "input_error", "parse_error", "import_confirmed",
-        "importing", "imported", "import_error", "cancelled",
+        "created",
+        "parsing",
+        "parsed",
+        "input_error",
+        "parse_error",
+        "import_confirmed",
+        "importing",
+        "imported",
+        "import_error",
+        "cancelled",
     ]
     assert EXPORT_STATUSES == ["created", "exporting", "exported", "export_error", "cancelled"]
     assert ImportJob.ImportStatus.IMPORT_CONFIRMED.name == "IMPORT_CONFIRMED"

@@ -13,7 +13,10 @@ _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 def escape_cell(value: Any) -> Any:
     """``value`` with a leading ``'`` when it is text that a spreadsheet would
     treat as a formula. Plain numbers such as ``-5.00`` are left alone."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        if not _NUMBER.fullmatch(value):
-            return "'" + value
+    if (
+        isinstance(value, str)
+        and value.startswith(FORMULA_PREFIXES)
+        and not _NUMBER.fullmatch(value)
+    ):
+        return "'" + value
     return value

@@ -10,6 +10,7 @@ the person who uploaded it.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import io
 import zipfile
@@ -139,12 +140,12 @@ def _delimited_rows(stream: IO[bytes], encoding: str, delimiter: str) -> Iterato
             "UTF-8 and upload it again."
         ) from exc
     except csv.Error as exc:
-        raise FileParseError(f"The file cannot be read as CSV near line {line + 1}: {exc}.") from exc
+        raise FileParseError(
+            f"The file cannot be read as CSV near line {line + 1}: {exc}."
+        ) from exc
     finally:
-        try:
+        with contextlib.suppress(ValueError):  # the underlying file was closed first
             text.detach()
-        except ValueError:  # the underlying file was closed first
-            pass
 
 
 def _open_delimited(stream: IO[bytes], head: bytes, delimiter: str) -> Table:

@@ -53,7 +53,8 @@ class ResultCollector:
         if len(self.errors) < self.max_errors:
             self.errors.append({"row": row, "field": field, "message": message})
         if self._writer is None:
-            self._report = tempfile.TemporaryFile("w+", encoding="utf-8", newline="")
+            # Kept open across chunks; closed by close().
+            self._report = tempfile.TemporaryFile("w+", encoding="utf-8", newline="")  # noqa: SIM115
             self._writer = csv.writer(self._report)
             self._writer.writerow(["row", "field", "message"])
         self._writer.writerow(

@@ -29,6 +29,9 @@ class Book(models.Model):
 class Tenant(models.Model):
     name = models.CharField(max_length=50)
 
+    def __str__(self) -> str:
+        return self.name
+
 
 class TenantImportJob(AbstractImportJob):
     """A project's own import job with a tenant."""

@@ -23,8 +23,16 @@ class BookResource(resources.ModelResource):
     class Meta:
         model = Book
         import_id_fields = ("isbn",)
-        fields = ("isbn", "title", "author", "price", "published", "pages", "in_stock",
-                  "description")
+        fields = (
+            "isbn",
+            "title",
+            "author",
+            "price",
+            "published",
+            "pages",
+            "in_stock",
+            "description",
+        )
         skip_unchanged = True
         report_skipped = True
 

@@ -2,13 +2,13 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import drf_import_export_jobs.files
 from django.conf import settings
 from django.db import migrations, models
 
+import drf_import_export_jobs.files
+
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -17,104 +17,395 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Author',
+            name="Author",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, unique=True)),
             ],
         ),
         migrations.CreateModel(
-            name='Tenant',
+            name="Tenant",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=50)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=50)),
             ],
         ),
         migrations.CreateModel(
-            name='Book',
+            name="Book",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('isbn', models.CharField(max_length=13, unique=True)),
-                ('title', models.CharField(max_length=200)),
-                ('price', models.DecimalField(decimal_places=2, max_digits=8)),
-                ('published', models.DateField(blank=True, null=True)),
-                ('pages', models.PositiveIntegerField(blank=True, null=True)),
-                ('in_stock', models.BooleanField(default=True)),
-                ('description', models.TextField(blank=True)),
-                ('author', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='books', to='testapp.author')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("isbn", models.CharField(max_length=13, unique=True)),
+                ("title", models.CharField(max_length=200)),
+                ("price", models.DecimalField(decimal_places=2, max_digits=8)),
+                ("published", models.DateField(blank=True, null=True)),
+                ("pages", models.PositiveIntegerField(blank=True, null=True)),
+                ("in_stock", models.BooleanField(default=True)),
+                ("description", models.TextField(blank=True)),
+                (
+                    "author",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="books",
+                        to="testapp.author",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='TenantExportJob',
+            name="TenantExportJob",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('resource_path', models.CharField(help_text='Dotted path of the django-import-export Resource class.', max_length=255, verbose_name='resource')),
-                ('resource_kwargs', models.JSONField(blank=True, default=dict, help_text='Keyword arguments the resource is created with.', verbose_name='resource arguments')),
-                ('file_format_name', models.CharField(max_length=16, verbose_name='file format')),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='updated at')),
-                ('cancelled_at', models.DateTimeField(blank=True, null=True, verbose_name='cancelled at')),
-                ('progress_current', models.PositiveBigIntegerField(default=0, verbose_name='rows done')),
-                ('progress_total', models.PositiveBigIntegerField(blank=True, null=True, verbose_name='rows in total')),
-                ('heartbeat_at', models.DateTimeField(blank=True, help_text='Written with progress while a worker runs the job.', null=True, verbose_name='last heartbeat')),
-                ('error_message', models.TextField(blank=True, verbose_name='error message')),
-                ('traceback', models.TextField(blank=True, verbose_name='traceback')),
-                ('status', models.CharField(choices=[('created', 'Created'), ('exporting', 'Exporting'), ('exported', 'Exported'), ('export_error', 'Export error'), ('cancelled', 'Cancelled')], db_index=True, default='created', max_length=32, verbose_name='status')),
-                ('filters', models.JSONField(blank=True, default=dict, help_text="Filter values for the resource's filterset_class.", verbose_name='filters')),
-                ('ordering', models.JSONField(blank=True, default=list, verbose_name='ordering')),
-                ('fields', models.JSONField(blank=True, default=list, help_text='Names of the resource fields to export; empty exports all.', verbose_name='fields')),
-                ('export_task_id', models.CharField(blank=True, max_length=255, verbose_name='export task id')),
-                ('export_started_at', models.DateTimeField(blank=True, null=True, verbose_name='export started at')),
-                ('export_finished_at', models.DateTimeField(blank=True, null=True, verbose_name='export finished at')),
-                ('data_file', models.FileField(blank=True, max_length=512, storage=drf_import_export_jobs.files.get_job_storage, upload_to=drf_import_export_jobs.files.export_file_upload_to, verbose_name='exported file')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='created by')),
-                ('tenant', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, to='testapp.tenant')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "resource_path",
+                    models.CharField(
+                        help_text="Dotted path of the django-import-export Resource class.",
+                        max_length=255,
+                        verbose_name="resource",
+                    ),
+                ),
+                (
+                    "resource_kwargs",
+                    models.JSONField(
+                        blank=True,
+                        default=dict,
+                        help_text="Keyword arguments the resource is created with.",
+                        verbose_name="resource arguments",
+                    ),
+                ),
+                ("file_format_name", models.CharField(max_length=16, verbose_name="file format")),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_index=True, default=django.utils.timezone.now, verbose_name="created at"
+                    ),
+                ),
+                (
+                    "updated_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="updated at"
+                    ),
+                ),
+                (
+                    "cancelled_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="cancelled at"),
+                ),
+                (
+                    "progress_current",
+                    models.PositiveBigIntegerField(default=0, verbose_name="rows done"),
+                ),
+                (
+                    "progress_total",
+                    models.PositiveBigIntegerField(
+                        blank=True, null=True, verbose_name="rows in total"
+                    ),
+                ),
+                (
+                    "heartbeat_at",
+                    models.DateTimeField(
+                        blank=True,
+                        help_text="Written with progress while a worker runs the job.",
+                        null=True,
+                        verbose_name="last heartbeat",
+                    ),
+                ),
+                ("error_message", models.TextField(blank=True, verbose_name="error message")),
+                ("traceback", models.TextField(blank=True, verbose_name="traceback")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("created", "Created"),
+                            ("exporting", "Exporting"),
+                            ("exported", "Exported"),
+                            ("export_error", "Export error"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        db_index=True,
+                        default="created",
+                        max_length=32,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "filters",
+                    models.JSONField(
+                        blank=True,
+                        default=dict,
+                        help_text="Filter values for the resource's filterset_class.",
+                        verbose_name="filters",
+                    ),
+                ),
+                ("ordering", models.JSONField(blank=True, default=list, verbose_name="ordering")),
+                (
+                    "fields",
+                    models.JSONField(
+                        blank=True,
+                        default=list,
+                        help_text="Names of the resource fields to export; empty exports all.",
+                        verbose_name="fields",
+                    ),
+                ),
+                (
+                    "export_task_id",
+                    models.CharField(blank=True, max_length=255, verbose_name="export task id"),
+                ),
+                (
+                    "export_started_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="export started at"),
+                ),
+                (
+                    "export_finished_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="export finished at"),
+                ),
+                (
+                    "data_file",
+                    models.FileField(
+                        blank=True,
+                        max_length=512,
+                        storage=drf_import_export_jobs.files.get_job_storage,
+                        upload_to=drf_import_export_jobs.files.export_file_upload_to,
+                        verbose_name="exported file",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="created by",
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        to="testapp.tenant",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'export job',
-                'verbose_name_plural': 'export jobs',
-                'ordering': ('-created_at', '-pk'),
-                'abstract': False,
+                "verbose_name": "export job",
+                "verbose_name_plural": "export jobs",
+                "ordering": ("-created_at", "-pk"),
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='TenantImportJob',
+            name="TenantImportJob",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('resource_path', models.CharField(help_text='Dotted path of the django-import-export Resource class.', max_length=255, verbose_name='resource')),
-                ('resource_kwargs', models.JSONField(blank=True, default=dict, help_text='Keyword arguments the resource is created with.', verbose_name='resource arguments')),
-                ('file_format_name', models.CharField(max_length=16, verbose_name='file format')),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='updated at')),
-                ('cancelled_at', models.DateTimeField(blank=True, null=True, verbose_name='cancelled at')),
-                ('progress_current', models.PositiveBigIntegerField(default=0, verbose_name='rows done')),
-                ('progress_total', models.PositiveBigIntegerField(blank=True, null=True, verbose_name='rows in total')),
-                ('heartbeat_at', models.DateTimeField(blank=True, help_text='Written with progress while a worker runs the job.', null=True, verbose_name='last heartbeat')),
-                ('error_message', models.TextField(blank=True, verbose_name='error message')),
-                ('traceback', models.TextField(blank=True, verbose_name='traceback')),
-                ('status', models.CharField(choices=[('created', 'Created'), ('parsing', 'Parsing'), ('parsed', 'Parsed'), ('input_error', 'Input error'), ('parse_error', 'Parse error'), ('import_confirmed', 'Import confirmed'), ('importing', 'Importing'), ('imported', 'Imported'), ('import_error', 'Import error'), ('cancelled', 'Cancelled')], db_index=True, default='created', max_length=32, verbose_name='status')),
-                ('data_file', models.FileField(max_length=512, storage=drf_import_export_jobs.files.get_job_storage, upload_to=drf_import_export_jobs.files.import_file_upload_to, verbose_name='data file')),
-                ('original_filename', models.CharField(blank=True, help_text="The uploader's file name, cleaned; for display only.", max_length=255, verbose_name='original file name')),
-                ('skip_parse_step', models.BooleanField(default=False, help_text="Only check the file's structure, then import without waiting for a confirm.", verbose_name='skip the dry run')),
-                ('skip_invalid_rows', models.BooleanField(default=False, help_text='Import the valid rows and skip rows that fail validation.', verbose_name='skip invalid rows')),
-                ('parse_task_id', models.CharField(blank=True, max_length=255, verbose_name='parse task id')),
-                ('import_task_id', models.CharField(blank=True, max_length=255, verbose_name='import task id')),
-                ('parse_started_at', models.DateTimeField(blank=True, null=True, verbose_name='parse started at')),
-                ('parse_finished_at', models.DateTimeField(blank=True, null=True, verbose_name='parse finished at')),
-                ('confirmed_at', models.DateTimeField(blank=True, null=True, verbose_name='confirmed at')),
-                ('import_started_at', models.DateTimeField(blank=True, null=True, verbose_name='import started at')),
-                ('import_finished_at', models.DateTimeField(blank=True, null=True, verbose_name='import finished at')),
-                ('parse_result', models.JSONField(blank=True, null=True, verbose_name='dry run results')),
-                ('import_result', models.JSONField(blank=True, null=True, verbose_name='import results')),
-                ('error_report', models.FileField(blank=True, max_length=512, storage=drf_import_export_jobs.files.get_job_storage, upload_to=drf_import_export_jobs.files.error_report_upload_to, verbose_name='error report')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='created by')),
-                ('tenant', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, to='testapp.tenant')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "resource_path",
+                    models.CharField(
+                        help_text="Dotted path of the django-import-export Resource class.",
+                        max_length=255,
+                        verbose_name="resource",
+                    ),
+                ),
+                (
+                    "resource_kwargs",
+                    models.JSONField(
+                        blank=True,
+                        default=dict,
+                        help_text="Keyword arguments the resource is created with.",
+                        verbose_name="resource arguments",
+                    ),
+                ),
+                ("file_format_name", models.CharField(max_length=16, verbose_name="file format")),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_index=True, default=django.utils.timezone.now, verbose_name="created at"
+                    ),
+                ),
+                (
+                    "updated_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="updated at"
+                    ),
+                ),
+                (
+                    "cancelled_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="cancelled at"),
+                ),
+                (
+                    "progress_current",
+                    models.PositiveBigIntegerField(default=0, verbose_name="rows done"),
+                ),
+                (
+                    "progress_total",
+                    models.PositiveBigIntegerField(
+                        blank=True, null=True, verbose_name="rows in total"
+                    ),
+                ),
+                (
+                    "heartbeat_at",
+                    models.DateTimeField(
+                        blank=True,
+                        help_text="Written with progress while a worker runs the job.",
+                        null=True,
+                        verbose_name="last heartbeat",
+                    ),
+                ),
+                ("error_message", models.TextField(blank=True, verbose_name="error message")),
+                ("traceback", models.TextField(blank=True, verbose_name="traceback")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("created", "Created"),
+                            ("parsing", "Parsing"),
+                            ("parsed", "Parsed"),
+                            ("input_error", "Input error"),
+                            ("parse_error", "Parse error"),
+                            ("import_confirmed", "Import confirmed"),
+                            ("importing", "Importing"),
+                            ("imported", "Imported"),
+                            ("import_error", "Import error"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        db_index=True,
+                        default="created",
+                        max_length=32,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "data_file",
+                    models.FileField(
+                        max_length=512,
+                        storage=drf_import_export_jobs.files.get_job_storage,
+                        upload_to=drf_import_export_jobs.files.import_file_upload_to,
+                        verbose_name="data file",
+                    ),
+                ),
+                (
+                    "original_filename",
+                    models.CharField(
+                        blank=True,
+                        help_text="The uploader's file name, cleaned; for display only.",
+                        max_length=255,
+                        verbose_name="original file name",
+                    ),
+                ),
+                (
+                    "skip_parse_step",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Only check the file's structure, then import without waiting for a confirm.",
+                        verbose_name="skip the dry run",
+                    ),
+                ),
+                (
+                    "skip_invalid_rows",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Import the valid rows and skip rows that fail validation.",
+                        verbose_name="skip invalid rows",
+                    ),
+                ),
+                (
+                    "parse_task_id",
+                    models.CharField(blank=True, max_length=255, verbose_name="parse task id"),
+                ),
+                (
+                    "import_task_id",
+                    models.CharField(blank=True, max_length=255, verbose_name="import task id"),
+                ),
+                (
+                    "parse_started_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="parse started at"),
+                ),
+                (
+                    "parse_finished_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="parse finished at"),
+                ),
+                (
+                    "confirmed_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="confirmed at"),
+                ),
+                (
+                    "import_started_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="import started at"),
+                ),
+                (
+                    "import_finished_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="import finished at"),
+                ),
+                (
+                    "parse_result",
+                    models.JSONField(blank=True, null=True, verbose_name="dry run results"),
+                ),
+                (
+                    "import_result",
+                    models.JSONField(blank=True, null=True, verbose_name="import results"),
+                ),
+                (
+                    "error_report",
+                    models.FileField(
+                        blank=True,
+                        max_length=512,
+                        storage=drf_import_export_jobs.files.get_job_storage,
+                        upload_to=drf_import_export_jobs.files.error_report_upload_to,
+                        verbose_name="error report",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="created by",
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        to="testapp.tenant",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'import job',
-                'verbose_name_plural': 'import jobs',
-                'ordering': ('-created_at', '-pk'),
-                'abstract': False,
+                "verbose_name": "import job",
+                "verbose_name_plural": "import jobs",
+                "ordering": ("-created_at", "-pk"),
+                "abstract": False,
             },
         ),
     ]
