@@ -509,7 +509,7 @@ class AbstractExportJob(BaseJob):
 
     @property
     def export_filename(self) -> str:
-        """The download name of the result, e.g. ``books-export-12-20261125-1402.csv``."""
+        """The download name of the result, e.g. ``books-export-12-20261125-140200.csv``."""
         try:
             model = self.resource_class._meta.model
             base = slugify(model._meta.verbose_name_plural) if model else "data"
