@@ -73,7 +73,7 @@ class BaseJob(models.Model):
         related_name="+",
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
-    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
     progress_current = models.PositiveBigIntegerField(_("rows done"), default=0)
     progress_total = models.PositiveBigIntegerField(_("rows in total"), null=True, blank=True)
