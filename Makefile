@@ -27,6 +27,7 @@ test: venv
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy drf_import_export_jobs
 
 format: venv
 	$(VENV)/bin/ruff format .

@@ -26,7 +26,7 @@ class _JobStorage(LazyObject):
         self._wrapped = storages[jobs_settings.STORAGE]
 
 
-job_storage: Storage = _JobStorage()  # type: ignore[assignment]
+job_storage = _JobStorage()
 
 
 def get_job_storage() -> Storage:
@@ -35,13 +35,13 @@ def get_job_storage() -> Storage:
     Used as the ``storage`` callable of every job FileField; it returns a lazy
     object, so no setting is read when models load.
     """
-    return job_storage
+    return job_storage  # type: ignore[return-value]
 
 
 @receiver(setting_changed)
 def _reset_storage(*, setting: str, **kwargs: Any) -> None:
     if setting in (SETTING_NAME, "STORAGES"):
-        job_storage._wrapped = empty
+        job_storage._wrapped = empty  # type: ignore[assignment]
 
 
 def generated_name(kind: str, extension: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from django.db import router, transaction
@@ -21,7 +22,7 @@ def delete_job_files(sender: type, instance: Any, **kwargs: Any) -> None:
     for name in JOB_FILE_FIELDS:
         field_file = getattr(instance, name, None)
         if field_file:
-            storage, path = field_file.storage, field_file.name
             transaction.on_commit(
-                lambda s=storage, p=path: s.delete(p), using=router.db_for_write(sender)
+                partial(field_file.storage.delete, field_file.name),
+                using=router.db_for_write(sender),
             )

@@ -13,6 +13,7 @@ import logging
 import tempfile
 import traceback as traceback_module
 import uuid
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -64,6 +65,8 @@ class BaseJob(models.Model):
         help_text=_("Keyword arguments the resource is created with."),
     )
     file_format_name = models.CharField(_("file format"), max_length=16)
+    # Redeclared with its choices and default by each job model.
+    status = models.CharField(_("status"), max_length=32, db_index=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("created by"),
@@ -433,7 +436,7 @@ class AbstractImportJob(BaseJob):
         task_id = self.import_task_id if was in (S.IMPORT_CONFIRMED, S.IMPORTING) else ""
         for task in {task_id, self.parse_task_id} - {""}:
             transaction.on_commit(
-                lambda t=task: dispatch.revoke_task(t), using=router.db_for_write(type(self))
+                partial(dispatch.revoke_task, task), using=router.db_for_write(type(self))
             )
 
 
@@ -588,9 +591,9 @@ class AbstractExportJob(BaseJob):
         export stops at its next chunk and its file is not kept."""
         S = self.ExportStatus
         transition(self, S.CANCELLED, self.CANCELLABLE, cancelled_at=timezone.now())
-        task_id = self.export_task_id
         transaction.on_commit(
-            lambda: dispatch.revoke_task(task_id), using=router.db_for_write(type(self))
+            partial(dispatch.revoke_task, self.export_task_id),
+            using=router.db_for_write(type(self)),
         )
 
 

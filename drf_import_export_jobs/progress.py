@@ -128,7 +128,8 @@ class ProgressReporter:
 
     def _sql_names(self, side: BaseDatabaseWrapper) -> tuple[str, str]:
         qn = side.ops.quote_name
-        return qn(self.model._meta.db_table), qn(self.model._meta.pk.column)
+        meta = self.model._meta
+        return qn(meta.db_table), qn(str(meta.pk.column))
 
     def _side_update(self, side: BaseDatabaseWrapper, values: dict[str, Any]) -> bool:
         table, pk = self._sql_names(side)
