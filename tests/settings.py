@@ -57,6 +57,9 @@ _sqlite_path = RUN_DIR / "test.sqlite3"
 if os.environ.get("DATABASE_URL"):
     DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"])}
     DATABASES["default"].setdefault("TEST", {})
+    # Lets several checkouts run the suite on one server side by side.
+    if os.environ.get("TEST_DATABASE_NAME"):
+        DATABASES["default"]["TEST"]["NAME"] = os.environ["TEST_DATABASE_NAME"]
 else:
     DATABASES = {
         "default": {
@@ -66,7 +69,14 @@ else:
             # opens the same database.
             "TEST": {"NAME": str(_sqlite_path)},
             # WAL: readers (an export, a status poll) never block the writer.
-            "OPTIONS": {"timeout": 30, "init_command": "PRAGMA journal_mode=WAL;"},
+            # IMMEDIATE: a transaction takes the write lock when it starts, so
+            # two workers wait for each other instead of failing at once with
+            # "database is locked" when a reader tries to become a writer.
+            "OPTIONS": {
+                "timeout": 30,
+                "init_command": "PRAGMA journal_mode=WAL;",
+                "transaction_mode": "IMMEDIATE",
+            },
         }
     }
 

@@ -1,0 +1,309 @@
+"""The import job: upload, dry run, confirm, import."""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+from typing import Any
+
+from django.core.files import File
+from django.db import models, router, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .. import dispatch
+from ..exceptions import FileParseError, InvalidJobStatus, JobCancelled, JobConfigurationError
+from ..files import error_report_upload_to, get_job_storage, import_file_upload_to
+from ..formats import allowed_import_formats
+from ..pipeline import importing
+from ..pipeline.results import ResultCollector
+from ..progress import ProgressReporter
+from ..transitions import transition
+from .base import BaseJob, new_task_id
+
+logger = logging.getLogger(__name__)
+
+
+class AbstractImportJob(BaseJob):
+    """An upload that is dry-run (parsed), reviewed, confirmed and imported.
+
+    ``created -> parsing -> parsed | input_error | parse_error``;
+    ``parsed -> import_confirmed -> importing -> imported | import_error``;
+    ``cancelled`` from created, parsing, import_confirmed or importing.
+    """
+
+    class ImportStatus(models.TextChoices):
+        CREATED = "created", _("Created")
+        PARSING = "parsing", _("Parsing")
+        PARSED = "parsed", _("Parsed")
+        INPUT_ERROR = "input_error", _("Input error")
+        PARSE_ERROR = "parse_error", _("Parse error")
+        IMPORT_CONFIRMED = "import_confirmed", _("Import confirmed")
+        IMPORTING = "importing", _("Importing")
+        IMPORTED = "imported", _("Imported")
+        IMPORT_ERROR = "import_error", _("Import error")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    CANCELLABLE = ("created", "parsing", "import_confirmed", "importing")
+    RUNNING = ("parsing", "importing")
+
+    status = models.CharField(
+        _("status"),
+        max_length=32,
+        choices=ImportStatus.choices,
+        default=ImportStatus.CREATED,
+        db_index=True,
+    )
+    data_file = models.FileField(
+        _("data file"), upload_to=import_file_upload_to, storage=get_job_storage, max_length=512
+    )
+    original_filename = models.CharField(
+        _("original file name"),
+        max_length=255,
+        blank=True,
+        help_text=_("The uploader's file name, cleaned; for display only."),
+    )
+    skip_parse_step = models.BooleanField(
+        _("skip the dry run"),
+        default=False,
+        help_text=_("Only check the file's structure, then import without waiting for a confirm."),
+    )
+    skip_invalid_rows = models.BooleanField(
+        _("skip invalid rows"),
+        default=False,
+        help_text=_("Import the valid rows and skip rows that fail validation."),
+    )
+    parse_task_id = models.CharField(_("parse task id"), max_length=255, blank=True)
+    import_task_id = models.CharField(_("import task id"), max_length=255, blank=True)
+    parse_started_at = models.DateTimeField(_("parse started at"), null=True, blank=True)
+    parse_finished_at = models.DateTimeField(_("parse finished at"), null=True, blank=True)
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    import_started_at = models.DateTimeField(_("import started at"), null=True, blank=True)
+    import_finished_at = models.DateTimeField(_("import finished at"), null=True, blank=True)
+    parse_result = models.JSONField(_("dry run results"), null=True, blank=True)
+    import_result = models.JSONField(_("import results"), null=True, blank=True)
+    error_report = models.FileField(
+        _("error report"),
+        upload_to=error_report_upload_to,
+        storage=get_job_storage,
+        max_length=512,
+        blank=True,
+    )
+
+    class Meta(BaseJob.Meta):
+        abstract = True
+        verbose_name = _("import job")
+        verbose_name_plural = _("import jobs")
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Save; on creation, store a parse task id and send the parse task
+        once the transaction commits."""
+        creating = self._state.adding
+        if creating and not self.parse_task_id:
+            self.parse_task_id = new_task_id()
+        super().save(*args, **kwargs)
+        if creating:
+            self.start_parse_data_task()
+
+    def start_parse_data_task(self) -> None:
+        """Send the parse task (after commit) under the stored ``parse_task_id``."""
+        if not self.parse_task_id:
+            self.parse_task_id = new_task_id()
+            type(self)._base_manager.filter(pk=self.pk).update(parse_task_id=self.parse_task_id)
+        dispatch.send_job_task(dispatch.PARSE_TASK, self, self.parse_task_id)
+
+    # -- dry run ---------------------------------------------------------------
+
+    def parse_data(self) -> None:
+        """Dry-run the file: ``created -> parsing -> parsed | input_error | parse_error``.
+
+        Nothing is written to your tables. Results (totals, first errors) go to
+        ``parse_result`` and every row error to ``error_report``. With
+        ``skip_parse_step`` only the file's structure is checked and the import
+        is confirmed at once.
+        """
+        S = self.ImportStatus
+        transition(
+            self,
+            S.PARSING,
+            (S.CREATED,),
+            parse_started_at=timezone.now(),
+            progress_current=0,
+            error_message="",
+            traceback="",
+        )
+        collector = ResultCollector()
+        try:
+            with ProgressReporter(self) as progress, self.data_file.open("rb") as stream:
+                resource = self.resource
+                self._check_format(allowed_import_formats(type(resource)))
+                if self.skip_parse_step:
+                    importing.scan_rows(
+                        stream,
+                        self.file_format_name,
+                        resource,
+                        collector=collector,
+                        progress=progress,
+                    )
+                else:
+                    importing.run_resource(
+                        stream,
+                        self.file_format_name,
+                        resource,
+                        dry_run=True,
+                        collector=collector,
+                        progress=progress,
+                    )
+        except JobCancelled:
+            logger.info("%s was cancelled while parsing.", self)
+            collector.close()
+            return
+        except (FileParseError, JobConfigurationError) as exc:
+            self._finish_parse(S.PARSE_ERROR, collector, self._error_fields(exc, False))
+            return
+        except Exception as exc:
+            logger.exception("Parsing %s failed.", self)
+            self._finish_parse(S.PARSE_ERROR, collector, self._error_fields(exc))
+            return
+        failed = collector.has_row_errors or (
+            collector.has_invalid_rows and not self.skip_invalid_rows
+        )
+        fields = {}
+        if failed:
+            fields["error_message"] = (
+                f"{collector.error_count} error(s) in the data; see the results and the "
+                "error report."
+            )
+        self._finish_parse(S.INPUT_ERROR if failed else S.PARSED, collector, fields)
+        if not failed and self.skip_parse_step:
+            self.confirm_import()
+
+    def _finish_parse(
+        self, target: str, collector: ResultCollector, fields: dict[str, Any]
+    ) -> None:
+        report = self._save_report(collector)
+        done = self._safe_transition(
+            target,
+            (self.ImportStatus.PARSING,),
+            parse_result=collector.as_dict(),
+            parse_finished_at=timezone.now(),
+            error_report=report or self.error_report.name or "",
+            **fields,
+        )
+        if not done and report:
+            self.error_report.storage.delete(report)
+
+    def _save_report(self, collector: ResultCollector) -> str | None:
+        """Store the collector's CSV error report; returns its storage name."""
+        report = collector.report_file()
+        try:
+            if report is None:
+                return None
+            name = error_report_upload_to(self, "report.csv")
+            return self.error_report.storage.save(name, File(report, name=name))
+        finally:
+            collector.close()
+
+    # -- import ----------------------------------------------------------------
+
+    def confirm_import(self) -> None:
+        """``parsed -> import_confirmed``; sends the import task after commit."""
+        S = self.ImportStatus
+        task_id = new_task_id()
+        transition(
+            self,
+            S.IMPORT_CONFIRMED,
+            (S.PARSED,),
+            import_task_id=task_id,
+            confirmed_at=timezone.now(),
+        )
+        dispatch.send_job_task(dispatch.IMPORT_TASK, self, task_id)
+
+    def import_data(self) -> None:
+        """Import the file: ``import_confirmed -> importing -> imported | import_error``.
+
+        All rows are written in one transaction; on any error, or when the job
+        is cancelled meanwhile, it is rolled back and no row is left behind.
+        """
+        S = self.ImportStatus
+        transition(
+            self,
+            S.IMPORTING,
+            (S.IMPORT_CONFIRMED,),
+            import_started_at=timezone.now(),
+            progress_current=0,
+            error_message="",
+            traceback="",
+        )
+        collector = ResultCollector()
+        skip_invalid = self.skip_invalid_rows
+
+        def must_stop(c: ResultCollector) -> bool:
+            return c.has_row_errors or (c.has_invalid_rows and not skip_invalid)
+
+        alias = router.db_for_write(type(self))
+        try:
+            with (
+                ProgressReporter(self, self.progress_total) as progress,
+                self.data_file.open("rb") as stream,
+            ):
+                resource = self.resource
+                with transaction.atomic(using=alias):
+                    importing.run_resource(
+                        stream,
+                        self.file_format_name,
+                        resource,
+                        dry_run=False,
+                        collector=collector,
+                        progress=progress,
+                        stop_when=must_stop,
+                    )
+                    if must_stop(collector):
+                        raise importing.RowsFailed()
+                    # In the data transaction: a concurrent cancel either wins
+                    # before this (and the data is rolled back) or is refused.
+                    transition(
+                        self,
+                        S.IMPORTED,
+                        (S.IMPORTING,),
+                        import_result=collector.as_dict(),
+                        import_finished_at=timezone.now(),
+                    )
+        except (JobCancelled, InvalidJobStatus) as exc:
+            logger.info("%s stopped without importing: %s", self, exc or "cancelled")
+            collector.close()
+            return
+        except importing.RowsFailed:
+            message = f"{collector.error_count} row error(s); nothing was imported."
+            self._fail_import(collector, {"error_message": message, "traceback": ""})
+            return
+        except Exception as exc:
+            logger.exception("Importing %s failed; nothing was imported.", self)
+            self._fail_import(collector, self._error_fields(exc))
+            return
+        collector.close()
+
+    def _fail_import(self, collector: ResultCollector, fields: dict[str, Any]) -> None:
+        report = self._save_report(collector)
+        done = self._safe_transition(
+            self.ImportStatus.IMPORT_ERROR,
+            (self.ImportStatus.IMPORTING,),
+            import_result=collector.as_dict(),
+            import_finished_at=timezone.now(),
+            error_report=report or self.error_report.name or "",
+            **fields,
+        )
+        if not done and report:
+            self.error_report.storage.delete(report)
+
+    def cancel_import(self) -> None:
+        """Cancel from created, parsing, import_confirmed or importing, and revoke
+        the pending task. Running work stops at its next chunk and rolls back."""
+        S = self.ImportStatus
+        was = self.status
+        transition(self, S.CANCELLED, self.CANCELLABLE, cancelled_at=timezone.now())
+        task_id = self.import_task_id if was in (S.IMPORT_CONFIRMED, S.IMPORTING) else ""
+        for task in {task_id, self.parse_task_id} - {""}:
+            transaction.on_commit(
+                partial(dispatch.revoke_task, task), using=router.db_for_write(type(self))
+            )
