@@ -11,7 +11,7 @@ EXTRA_REQUIREMENTS ?=
 .PHONY: venv demo test lint format clean
 
 $(VENV)/.installed: pyproject.toml scripts/bootstrap-venv
-	scripts/bootstrap-venv $(VENV) $(PYTHON) $(EXTRA_REQUIREMENTS)
+	EXTRA_REQUIREMENTS='$(EXTRA_REQUIREMENTS)' scripts/bootstrap-venv $(VENV) $(PYTHON)
 	touch $@
 
 venv: $(VENV)/.installed
