@@ -36,6 +36,25 @@ class NamedChoiceField(serializers.ChoiceField):
         super().__init__(choices, **kwargs)
 
 
+class FlatListField(serializers.ListField):
+    """A ``ListField`` whose item errors are one flat list of messages
+    (``["Item 2: ..."]``) instead of a dict keyed by index, so every 400 body
+    maps a field to a list of strings."""
+
+    def run_child_validation(self, data: list[Any]) -> list[Any]:
+        result = []
+        messages: list[str] = []
+        for index, item in enumerate(data):
+            try:
+                result.append(self.child.run_validation(item))
+            except serializers.ValidationError as exc:
+                details = exc.detail if isinstance(exc.detail, list) else [exc.detail]
+                messages += [f"Item {index + 1}: {message}" for message in details]
+        if messages:
+            raise serializers.ValidationError(messages)
+        return result
+
+
 @extend_schema_field({"type": "object", "additionalProperties": {}})
 class JSONObjectField(serializers.Field):
     """A JSON object (a dict). In a multipart request the object may come as a

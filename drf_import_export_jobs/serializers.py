@@ -19,7 +19,7 @@ from rest_framework import serializers
 
 from .api_exceptions import FileTooLarge
 from .conf import jobs_settings
-from .fields import JobLinkField, JSONObjectField, NamedChoiceField
+from .fields import FlatListField, JobLinkField, JSONObjectField, NamedChoiceField
 from .files import clean_display_name
 from .formats import format_from_filename
 from .models import AbstractExportJob, AbstractImportJob
@@ -425,11 +425,11 @@ class ExportJobSerializer(_StaffOnlyTraceback, ResourceBoundSerializer):
             source="file_format_name",
             read_only=True,
         )
-        fields["fields"] = serializers.ListField(
+        fields["fields"] = FlatListField(
             child=NamedChoiceField(self.field_names, enum_name=f"{prefix}ExportFieldEnum"),
             read_only=True,
         )
-        fields["ordering"] = serializers.ListField(
+        fields["ordering"] = FlatListField(
             child=NamedChoiceField(self.ordering_names, enum_name=f"{prefix}ExportOrderingEnum"),
             read_only=True,
         )
@@ -459,12 +459,12 @@ class ExportJobCreateSerializer(ResourceBoundSerializer):
         fields["file_format"] = NamedChoiceField(
             self.file_formats, enum_name=f"{prefix}ExportFormatEnum"
         )
-        fields["fields"] = serializers.ListField(
+        fields["fields"] = FlatListField(
             child=NamedChoiceField(self.field_names, enum_name=f"{prefix}ExportFieldEnum"),
             required=False,
             help_text="Resource fields to export, in this order; empty or absent: all.",
         )
-        fields["ordering"] = serializers.ListField(
+        fields["ordering"] = FlatListField(
             child=NamedChoiceField(self.ordering_names, enum_name=f"{prefix}ExportOrderingEnum"),
             required=False,
             help_text="Sort keys; a leading '-' sorts descending.",
