@@ -22,8 +22,9 @@ pytestmark = pytest.mark.usefixtures("empty_job_storage")
 
 
 def upload(client: Any, data: bytes, name: str = "books.csv", url: str = URL, **fields: Any):
+    headers = {key: fields.pop(key) for key in list(fields) if key.startswith("HTTP_")}
     payload = {"file": SimpleUploadedFile(name, data, content_type="text/csv"), **fields}
-    return client.post(url, payload, format="multipart")
+    return client.post(url, payload, format="multipart", **headers)
 
 
 def make_job(user: Any, status: str = "created", **fields: Any) -> ImportJob:
@@ -469,3 +470,52 @@ def test_delete_checks_the_stored_status_not_the_loaded_one(api, user, monkeypat
     assert response.json()["status"] == "importing"
     assert ImportJob.objects.filter(pk=job.pk).exists()
     assert len(stored_files()) == 1
+
+
+@override_settings(DRF_IMPORT_EXPORT_JOBS={"MAX_UPLOAD_SIZE": 1000})
+def test_the_limit_holds_when_session_authentication_reads_the_body(user, db, monkeypatch):
+    """The CSRF check of session authentication parses the body before the
+    view does; the size limit is already in place then, so the handler that
+    would keep the file never receives a byte of it."""
+    from django.core.files.uploadhandler import MemoryFileUploadHandler
+    from django.middleware.csrf import _get_new_csrf_string, _mask_cipher_secret
+    from rest_framework.test import APIClient
+
+    received: list[int] = []
+    keep = MemoryFileUploadHandler.receive_data_chunk
+
+    def record(self, raw_data, start):
+        received.append(len(raw_data))
+        return keep(self, raw_data, start)
+
+    monkeypatch.setattr(MemoryFileUploadHandler, "receive_data_chunk", record)
+
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(user)
+    secret = _get_new_csrf_string()
+    client.cookies["csrftoken"] = secret
+    headers = {"HTTP_X_CSRFTOKEN": _mask_cipher_secret(secret)}
+    url = "/extra/session/imports/"
+    big = {"file": SimpleUploadedFile("books.csv", b"x" * 5000)}
+    response = client.post(url, big, format="multipart", **headers)
+    assert response.status_code == 413
+    assert received == []
+    assert not ImportJob.objects.exists()
+    assert stored_files() == []
+    small = {"file": SimpleUploadedFile("books.csv", b"isbn\n1\n")}
+    assert client.post(url, small, format="multipart", **headers).status_code == 201
+    assert client.post(url, small, format="multipart").status_code == 403
+
+
+@override_settings(DRF_IMPORT_EXPORT_JOBS={"IMPORT_JOB_MODEL": "testapp.TenantImportJob"})
+def test_perform_create_can_fill_a_custom_job_models_fields(api, user):
+    from tests.testapp.models import TenantImportJob
+
+    url = "/extra/tenant/imports/"
+    response = upload(api, b"isbn\n1\n", url=url, HTTP_X_TENANT="acme")
+    assert response.status_code == 201, response.json()
+    job = TenantImportJob.objects.get()
+    assert (job.tenant.name, job.created_by) == ("acme", user)
+    assert not ImportJob.objects.exists()
+    assert api.get(f"{url}{job.pk}/", HTTP_X_TENANT="acme").status_code == 200
+    assert api.get(f"{url}{job.pk}/", HTTP_X_TENANT="other").status_code == 404

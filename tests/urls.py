@@ -10,6 +10,7 @@ extra.register("kwargs-books/imports", views.KwargsBookImportViewSet, basename="
 extra.register("in-stock/exports", views.InStockBookExportViewSet, basename="in-stock-export")
 extra.register("session/imports", views.SessionFirstBookImportViewSet, basename="session-import")
 extra.register("staff/imports", views.StaffOnlyBookImportViewSet, basename="staff-import")
+extra.register("tenant/imports", views.TenantBookImportViewSet, basename="tenant-import")
 
 urlpatterns = [
     path("admin/", admin.site.urls),

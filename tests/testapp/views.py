@@ -64,3 +64,20 @@ class SessionFirstBookImportViewSet(ImportJobViewSet):
 class StaffOnlyBookImportViewSet(ImportJobViewSet):
     resource_class = BookResource
     permission_classes = [IsAdminUser]
+
+
+class TenantBookImportViewSet(ImportJobViewSet):
+    """Saves the job with a tenant (a custom job model's field)."""
+
+    resource_class = BookResource
+
+    def perform_create(self, serializer: Any) -> None:
+        from .models import Tenant
+
+        tenant, _ = Tenant.objects.get_or_create(name=self.request.headers["X-Tenant"])
+        serializer.save(
+            created_by=self.request.user, resource_path=self.get_resource_path(), tenant=tenant
+        )
+
+    def get_queryset(self) -> Any:
+        return super().get_queryset().filter(tenant__name=self.request.headers.get("X-Tenant"))
