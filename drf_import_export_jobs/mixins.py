@@ -412,6 +412,8 @@ class ExportJobMixin(JobViewSetMixin):
         options["file_formats"] = allowed_export_formats(type(resource))
         options["field_names"] = export_field_names(resource)
         options["ordering_names"] = [o for name in ordering for o in (name, f"-{name}")]
+        filterset_class = getattr(resource, "filterset_class", None)
+        options["filter_names"] = list(filterset_class.base_filters) if filterset_class else []
         return options
 
     def get_export_filters(self, filters: dict[str, Any]) -> dict[str, Any]:

@@ -189,6 +189,7 @@ class ResourceBoundSerializer(serializers.Serializer):
     file_formats: ClassVar[Sequence[str]] = ()
     field_names: ClassVar[Sequence[str]] = ()
     ordering_names: ClassVar[Sequence[str]] = ()
+    filter_names: ClassVar[Sequence[str]] = ()
     #: Component name after the prefix, e.g. ``ImportJob`` -> ``BookImportJob``.
     component_suffix: ClassVar[str] = ""
 
@@ -199,6 +200,7 @@ def for_resource(
     file_formats: Sequence[str] = (),
     field_names: Sequence[str] = (),
     ordering_names: Sequence[str] = (),
+    filter_names: Sequence[str] = (),
 ) -> type[ResourceBoundSerializer]:
     """A subclass of ``base`` for one resource, named ``<prefix><component_suffix>``
     in the schema. Viewsets call it (through a cache) when a request or the
@@ -211,6 +213,7 @@ def for_resource(
         "file_formats": tuple(file_formats),
         "field_names": tuple(field_names),
         "ordering_names": tuple(ordering_names),
+        "filter_names": tuple(filter_names),
     }
     cls = type(f"{prefix}{base.__name__}", (base,), attrs)
     return extend_schema_serializer(component_name=f"{prefix}{suffix}")(cls)
@@ -447,14 +450,10 @@ class ExportJobCreateSerializer(ResourceBoundSerializer):
 
     component_suffix = "ExportJobCreate"
 
-    filters = JSONObjectField(
-        required=False,
-        help_text="Values for the resource's django-filter filterset_class.",
-    )
-
     def get_fields(self) -> dict[str, serializers.Field]:
         fields = super().get_fields()
         prefix = self.component_prefix
+        fields["filters"] = JSONObjectField(required=False, help_text=self.filters_help())
         fields["file_format"] = NamedChoiceField(
             self.file_formats, enum_name=f"{prefix}ExportFormatEnum"
         )
@@ -469,6 +468,16 @@ class ExportJobCreateSerializer(ResourceBoundSerializer):
             help_text="Sort keys; a leading '-' sorts descending.",
         )
         return _in_order(fields, ["file_format", "fields", "filters", "ordering"])
+
+    def filters_help(self) -> str:
+        """The help text of ``filters``, naming the filters the resource takes."""
+        if not self.filter_names:
+            return "Filters: this resource takes none (it declares no filterset_class)."
+        return (
+            "Values for the resource's django-filter filterset_class, by filter name: "
+            + ", ".join(self.filter_names)
+            + "."
+        )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         view = self.context["view"]
