@@ -76,7 +76,7 @@ class NamedChoiceFieldExtension(OpenApiSerializerFieldExtension):
 class ValidationErrorExtension(OpenApiSerializerExtension):
     """400 bodies: ``{"<field>": ["message", ...], ...}`` or ``{"detail": "..."}``."""
 
-    target_class = "drf_import_export_jobs.serializers.ValidationErrorSerializer"
+    target_class = "drf_import_export_jobs.serializers.errors.ValidationErrorSerializer"
 
     def get_name(self, auto_schema: AutoSchema, direction: Any) -> str:
         return "JobValidationError"
