@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 # Extra requirements pinned into the venv, e.g. EXTRA_REQUIREMENTS='Django>=5.2,<6'
 EXTRA_REQUIREMENTS ?=
 
-.PHONY: venv demo test lint format clean loadtest
+.PHONY: venv demo test lint format clean schema loadtest
 
 $(VENV)/.installed: pyproject.toml scripts/bootstrap-venv
 	EXTRA_REQUIREMENTS='$(EXTRA_REQUIREMENTS)' scripts/bootstrap-venv $(VENV) $(PYTHON)
@@ -40,3 +40,9 @@ clean:
 # 2 Celery workers on PostgreSQL + Redis (see scripts/loadtest).
 loadtest: venv
 	VENV=$(VENV) scripts/loadtest
+
+# Regenerate the golden OpenAPI schema of the tests (tests/schema/openapi.yaml)
+# after reviewing an intended change of the API.
+schema: venv
+	DJANGO_SETTINGS_MODULE=tests.settings $(VENV)/bin/python -m django spectacular \
+		--urlconf tests.api_urls --validate --fail-on-warn --file tests/schema/openapi.yaml
