@@ -55,7 +55,9 @@ def forward_only_sequence_reset(alias: str) -> Iterator[None]:
         yield
         return
     ops = connection.ops
-    ops.sequence_reset_sql = lambda style, model_list: _forward_only_sql(ops, model_list)
+    ops.sequence_reset_sql = lambda style, model_list: _forward_only_sql(  # type: ignore[method-assign]
+        ops, model_list
+    )
     try:
         yield
     finally:
