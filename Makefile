@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 # Extra requirements pinned into the venv, e.g. EXTRA_REQUIREMENTS='Django>=5.2,<6'
 EXTRA_REQUIREMENTS ?=
 
-.PHONY: venv demo test lint format clean schema
+.PHONY: venv demo test lint format clean schema loadtest
 
 $(VENV)/.installed: pyproject.toml scripts/bootstrap-venv
 	EXTRA_REQUIREMENTS='$(EXTRA_REQUIREMENTS)' scripts/bootstrap-venv $(VENV) $(PYTHON)
@@ -35,6 +35,11 @@ format: venv
 
 clean:
 	rm -rf $(VENV) example_project/var .pytest_cache .ruff_cache
+
+# A bounded load test on loopback: 50 clients against the example project with
+# 2 Celery workers on PostgreSQL + Redis (see scripts/loadtest).
+loadtest: venv
+	VENV=$(VENV) scripts/loadtest
 
 # Regenerate the golden OpenAPI schema of the tests (tests/schema/openapi.yaml)
 # after reviewing an intended change of the API.

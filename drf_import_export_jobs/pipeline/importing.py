@@ -21,6 +21,7 @@ from ..exceptions import FileParseError, JobCancelled
 from ..progress import ProgressReporter
 from .reading import Table, open_table
 from .results import ResultCollector
+from .sequences import forward_only_sequence_reset
 
 
 class RowsFailed(Exception):
@@ -92,15 +93,16 @@ def run_resource(
             raise JobCancelled()
         if chunk:
             dataset = tablib.Dataset(*chunk, headers=table.headers)
-            result = resource.import_data(
-                dataset,
-                dry_run=dry_run,
-                raise_errors=False,
-                use_transactions=True,
-                collect_failed_rows=False,
-                rollback_on_validation_errors=False,
-                **kwargs,
-            )
+            with forward_only_sequence_reset(resource.get_db_connection_name()):
+                result = resource.import_data(
+                    dataset,
+                    dry_run=dry_run,
+                    raise_errors=False,
+                    use_transactions=True,
+                    collect_failed_rows=False,
+                    rollback_on_validation_errors=False,
+                    **kwargs,
+                )
             collector.add_result(result, list(numbers))
             chunk.clear()
             numbers.clear()

@@ -21,7 +21,7 @@ def env_flag(name: str, default: bool) -> bool:
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
-MEDIA_ROOT = VAR_DIR / "media"
+MEDIA_ROOT = Path(os.environ.get("DJANGO_MEDIA_ROOT") or VAR_DIR / "media")
 MEDIA_ROOT.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env_flag("DJANGO_DEBUG", True)
