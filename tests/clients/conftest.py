@@ -22,33 +22,19 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
+from tests.clients.commands import (
+    PYTHON_GENERATOR,
+    SCHEMA_COMMAND,
+    TS_COMPILE,
+    TS_GENERATOR,
+    fill,
+)
 from tests.conftest import WorkerProcess
 
 HERE = Path(__file__).resolve().parent
 TS_DIR = HERE / "ts"
 PYTHON_CLIENT_CONFIG = HERE / "openapi-python-client.yaml"
 PYTHON_PACKAGE = "books_client"
-
-# The commands docs/clients.md shows, with the paths filled in at test time.
-SCHEMA_COMMAND = ["spectacular", "--format", "openapi-json", "--file", "{schema}"]
-PYTHON_GENERATOR = [
-    "openapi-python-client",
-    "generate",
-    "--path",
-    "{schema}",
-    "--config",
-    "{config}",
-    "--meta",
-    "none",
-    "--output-path",
-    "{output}",
-]
-TS_GENERATOR = ["npx", "openapi-ts", "--input", "{schema}", "--output", "{output}"]
-TS_COMPILE = ["npx", "tsc", "--project", "{project}"]
-
-
-def fill(command: list[str], **paths: Path | str) -> list[str]:
-    return [part.format(**{k: str(v) for k, v in paths.items()}) for part in command]
 
 
 def run(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
