@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 # Extra requirements pinned into the venv, e.g. EXTRA_REQUIREMENTS='Django>=5.2,<6'
 EXTRA_REQUIREMENTS ?=
 
-.PHONY: venv demo test lint format clean
+.PHONY: venv demo test lint format clean schema
 
 $(VENV)/.installed: pyproject.toml scripts/bootstrap-venv
 	EXTRA_REQUIREMENTS='$(EXTRA_REQUIREMENTS)' scripts/bootstrap-venv $(VENV) $(PYTHON)
@@ -35,3 +35,9 @@ format: venv
 
 clean:
 	rm -rf $(VENV) example_project/var .pytest_cache .ruff_cache
+
+# Regenerate the golden OpenAPI schema of the tests (tests/schema/openapi.yaml)
+# after reviewing an intended change of the API.
+schema: venv
+	DJANGO_SETTINGS_MODULE=tests.settings $(VENV)/bin/python -m django spectacular \
+		--urlconf tests.api_urls --validate --fail-on-warn --file tests/schema/openapi.yaml

@@ -78,6 +78,16 @@ DEFAULTS: dict[str, Any] = {
     # so spreadsheet programs do not run them as formulas. Plain numbers are
     # left alone.
     "ESCAPE_FORMULAS": True,
+    # REST API: jobs per page of a job list (``?page_size=`` may ask for another
+    # size up to API_MAX_PAGE_SIZE).
+    "API_PAGE_SIZE": 20,
+    # REST API: the largest ``?page_size=`` a client may ask for.
+    "API_MAX_PAGE_SIZE": 100,
+    # REST API: how many row errors a job representation shows in ``errors``
+    # (all of them are at the job's ``errors_url``).
+    "API_ERRORS_PREVIEW": 10,
+    # REST API: row errors per page of ``{p}/{id}/errors/``.
+    "API_ERRORS_PAGE_SIZE": 100,
 }
 
 # Keys whose values are dotted paths, imported on first access.

@@ -203,3 +203,63 @@ def sent_tasks(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) 
         sent.app = app  # type: ignore[attr-defined]
         monkeypatch.setattr("drf_import_export_jobs.dispatch.get_celery_app", lambda: app)
     return sent
+
+
+# -- REST API ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def user(db: Any) -> Any:
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.create_user("ann", password="pw")
+
+
+@pytest.fixture
+def other_user(db: Any) -> Any:
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.create_user("bob", password="pw")
+
+
+@pytest.fixture
+def staff_user(db: Any) -> Any:
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.create_user("root", password="pw", is_staff=True)
+
+
+@pytest.fixture
+def api(user: Any) -> Any:
+    """An API client authenticated as ``user``."""
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def anon() -> Any:
+    from rest_framework.test import APIClient
+
+    return APIClient()
+
+
+def job_storage_root() -> Path:
+    from drf_import_export_jobs.conf import jobs_settings
+
+    return Path(os.environ["TEST_RUN_DIR"]) / "media" / jobs_settings.FILES_DIR
+
+
+def stored_job_files() -> list[str]:
+    """Every file in the job storage folder."""
+    return sorted(str(p) for p in job_storage_root().rglob("*") if p.is_file())
+
+
+@pytest.fixture
+def empty_job_storage() -> None:
+    """Start the test with no job file in storage."""
+    import shutil
+
+    shutil.rmtree(job_storage_root(), ignore_errors=True)

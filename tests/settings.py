@@ -28,6 +28,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.admin",
     "rest_framework",
+    "django_filters",
+    "drf_spectacular",
     "import_export",
     "drf_import_export_jobs",
     "tests.testapp",
@@ -114,6 +116,20 @@ DRF_IMPORT_EXPORT_JOBS = {
     "CELERY_APP": "tests.celery_app.app",
     "CHUNK_SIZE": 50,
     "PROGRESS_EVERY_ROWS": 50,
+}
+
+REST_FRAMEWORK = {
+    # Basic first, so an anonymous request is a 401 (with WWW-Authenticate).
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.BasicAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "drf-import-export-jobs test API",
+    "VERSION": "0.0.0",
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 LOGGING = {

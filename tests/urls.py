@@ -1,4 +1,19 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
+from rest_framework.routers import SimpleRouter
 
-urlpatterns = [path("admin/", admin.site.urls)]
+from tests.testapp import views
+
+extra = SimpleRouter()
+extra.register("csv-books/imports", views.CsvBookImportViewSet, basename="csv-book-import")
+extra.register("kwargs-books/imports", views.KwargsBookImportViewSet, basename="kwargs-import")
+extra.register("in-stock/exports", views.InStockBookExportViewSet, basename="in-stock-export")
+extra.register("session/imports", views.SessionFirstBookImportViewSet, basename="session-import")
+extra.register("staff/imports", views.StaffOnlyBookImportViewSet, basename="staff-import")
+extra.register("tenant/imports", views.TenantBookImportViewSet, basename="tenant-import")
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("", include("tests.api_urls")),
+    path("extra/", include((extra.urls, "extra"), namespace="extra")),
+]

@@ -1,8 +1,37 @@
-"""URLs of the example project."""
+"""URLs of the example project.
 
+- ``/api/``: the job API (books and authors, imports and exports), browsable;
+- ``/api/schema/``: the OpenAPI schema; ``/api/docs/``: Swagger UI;
+  ``/api/redoc/``: Redoc (both served offline by drf-spectacular-sidecar);
+- ``/api/auth/login/``: session login (for the browsable API and Swagger UI);
+  ``/api/auth/token/``: a token for ``Authorization: Token <key>``;
+- ``/admin/``: the admin.
+"""
+
+from books.views import (
+    AuthorExportViewSet,
+    AuthorImportViewSet,
+    BookExportViewSet,
+    BookImportViewSet,
+)
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.authtoken.views import obtain_auth_token
+from rest_framework.routers import DefaultRouter
+
+router = DefaultRouter()
+router.register("books/imports", BookImportViewSet, basename="book-import")
+router.register("books/exports", BookExportViewSet, basename="book-export")
+router.register("authors/imports", AuthorImportViewSet, basename="author-import")
+router.register("authors/exports", AuthorExportViewSet, basename="author-export")
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/", include(router.urls)),
+    path("api/auth/", include("rest_framework.urls")),
+    path("api/auth/token/", obtain_auth_token, name="api-token"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
 ]

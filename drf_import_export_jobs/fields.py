@@ -1,0 +1,116 @@
+"""Serializer fields of the REST API.
+
+``NamedChoiceField`` is a choice field whose enum gets a stable component name
+in the OpenAPI schema (see :mod:`drf_import_export_jobs.schema`);
+``JSONObjectField`` takes a JSON object from a JSON body, a multipart text part
+or a multipart file part of type ``application/json``; ``JobLinkField`` is the
+absolute URL of one of the job's routes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from django.core.files.uploadedfile import UploadedFile
+from django.urls import NoReverseMatch
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+# Largest JSON option part accepted in a multipart upload, in bytes.
+MAX_JSON_PART_SIZE = 64 * 1024
+
+
+class NamedChoiceField(serializers.ChoiceField):
+    """A ``ChoiceField`` documented as the enum component ``enum_name``.
+
+    The name is chosen by the code that builds the field (for example
+    ``BookImportFormatEnum``), so it is stable and never depends on the
+    property name or on ``ENUM_NAME_OVERRIDES``.
+    """
+
+    def __init__(self, choices: Iterable[Any], *, enum_name: str, **kwargs: Any) -> None:
+        self.enum_name = enum_name
+        super().__init__(choices, **kwargs)
+
+
+class FlatListField(serializers.ListField):
+    """A ``ListField`` whose item errors are one flat list of messages
+    (``["Item 2: ..."]``) instead of a dict keyed by index, so every 400 body
+    maps a field to a list of strings."""
+
+    def run_child_validation(self, data: list[Any]) -> list[Any]:
+        result = []
+        messages: list[str] = []
+        for index, item in enumerate(data):
+            try:
+                result.append(self.child.run_validation(item))
+            except serializers.ValidationError as exc:
+                details = exc.detail if isinstance(exc.detail, list) else [exc.detail]
+                messages += [f"Item {index + 1}: {message}" for message in details]
+        if messages:
+            raise serializers.ValidationError(messages)
+        return result
+
+
+@extend_schema_field({"type": "object", "additionalProperties": {}})
+class JSONObjectField(serializers.Field):
+    """A JSON object (a dict). In a multipart request the object may come as a
+    text part holding JSON, or as a file part (a browser ``Blob`` of type
+    ``application/json``) of at most ``MAX_JSON_PART_SIZE`` bytes."""
+
+    default_error_messages = {
+        "invalid_json": "Not valid JSON: {error}.",
+        "not_an_object": "Expected a JSON object, got {type}.",
+        "too_large": "The JSON part is larger than {max} bytes.",
+    }
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if isinstance(data, UploadedFile):
+            raw = data.read(MAX_JSON_PART_SIZE + 1)
+            if len(raw) > MAX_JSON_PART_SIZE:
+                self.fail("too_large", max=MAX_JSON_PART_SIZE)
+            data = raw.decode("utf-8", errors="replace")
+        if isinstance(data, bytes):
+            data = data.decode("utf-8", errors="replace")
+        if isinstance(data, str):
+            if not data.strip():
+                return {}
+            try:
+                data = json.loads(data)
+            except ValueError as exc:
+                self.fail("invalid_json", error=exc)
+        if not isinstance(data, dict):
+            self.fail("not_an_object", type=type(data).__name__)
+        return data
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+@extend_schema_field(OpenApiTypes.URI)
+class JobLinkField(serializers.Field):
+    """The absolute URL of the job's ``route`` (``detail``, ``download``,
+    ``errors``...) on the viewset that renders it, reversed with the router's
+    basename and the request's namespace. ``None`` when ``available(job)`` is
+    false or the route is not registered."""
+
+    def __init__(self, route: str, available: Any = None, **kwargs: Any) -> None:
+        self.route = route
+        self.available = available
+        kwargs["read_only"] = True
+        kwargs["source"] = "*"
+        super().__init__(**kwargs)
+
+    def to_representation(self, job: Any) -> str | None:
+        if self.available is not None and not self.available(job):
+            return None
+        view = self.context.get("view")
+        if view is None or not hasattr(view, "reverse_action"):
+            return None
+        try:
+            return str(view.reverse_action(self.route, kwargs={"pk": job.pk}))
+        except NoReverseMatch:
+            return None

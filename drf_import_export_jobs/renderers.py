@@ -1,0 +1,48 @@
+"""Renderers of the routes that answer with a file.
+
+The file itself is sent as a ``FileResponse``; these renderers only take part
+in content negotiation, so that ``Accept: application/octet-stream`` (what
+generated clients send for binary responses) or ``Accept: text/csv`` is
+acceptable. Error responses of those routes are rendered as JSON by the
+viewsets, whatever was negotiated.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rest_framework.renderers import BaseRenderer
+
+
+class FileRenderer(BaseRenderer):
+    """Base of the file renderers: passes bytes through, JSON-encodes anything
+    else (the viewsets switch error responses to ``JSONRenderer`` first)."""
+
+    charset = None
+
+    def render(
+        self,
+        data: Any,
+        accepted_media_type: str | None = None,
+        renderer_context: dict[str, Any] | None = None,
+    ) -> bytes:
+        if data is None:
+            return b""
+        if isinstance(data, bytes):
+            return data
+        return json.dumps(data).encode()
+
+
+class OctetStreamRenderer(FileRenderer):
+    """Negotiates ``application/octet-stream`` (and ``*/*``) for downloads."""
+
+    media_type = "application/octet-stream"
+    format = "bin"
+
+
+class CSVFileRenderer(FileRenderer):
+    """Negotiates ``text/csv`` (or ``?format=csv``) for the error report."""
+
+    media_type = "text/csv"
+    format = "csv"
