@@ -15,6 +15,7 @@ PYTHON_GENERATOR = [
     "{config}",
     "--meta",
     "none",
+    "--fail-on-warning",
     "--output-path",
     "{output}",
 ]

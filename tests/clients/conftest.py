@@ -55,9 +55,10 @@ def run(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> str
 
 @pytest.fixture(scope="session")
 def openapi_schema_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The OpenAPI document of tests/urls.py, written by ``manage.py spectacular``."""
+    """The OpenAPI document of the job API, written by ``manage.py spectacular``."""
     path = tmp_path_factory.mktemp("schema") / "openapi.json"
-    call_command(*fill(SCHEMA_COMMAND, schema=path))
+    # tests.api_urls: the job API; ROOT_URLCONF also mounts test-only viewsets.
+    call_command(*fill(SCHEMA_COMMAND, schema=path), "--urlconf", "tests.api_urls")
     return path
 
 
@@ -181,8 +182,14 @@ class ApiUser:
     user: Any
 
 
+# Every request authenticates with HTTP Basic: a fast hasher keeps the default
+# PBKDF2 (about a second per request on a small machine) out of the timings.
+FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
-def api_user(transactional_db: Any) -> ApiUser:
+def api_user(transactional_db: Any, settings: Any) -> ApiUser:
+    settings.PASSWORD_HASHERS = FAST_HASHERS
     password = "client-test-password"
     user = get_user_model().objects.create_user("client", password=password)
     return ApiUser("client", password, user)

@@ -8,6 +8,7 @@ against a live server and a real Celery worker.
 from __future__ import annotations
 
 import base64
+import io
 import time
 from collections.abc import Callable
 from typing import Any
@@ -23,7 +24,7 @@ from books_client.api.books import (
     books_imports_create,
     books_imports_retrieve,
 )
-from books_client.models import ExportJobCreateRequest, ImportJobCreateRequest
+from books_client.models import BookExportJobCreateRequest, BookImportJobCreateRequest
 from books_client.types import File, Response
 
 FINISHED = {
@@ -66,7 +67,7 @@ def wait(fetch: Callable[[], Any], statuses: set[str], timeout: float = 60) -> A
 # --8<-- [start:import]
 def import_books(client: AuthenticatedClient, name: str, content: bytes) -> Any:
     """Upload a file, review the dry run, confirm it and wait for the import."""
-    body = ImportJobCreateRequest(file=File(payload=content, file_name=name))
+    body = BookImportJobCreateRequest(file=File(payload=io.BytesIO(content), file_name=name))
     job = books_imports_create.sync(client=client, body=body)
 
     def fetch() -> Any:
@@ -84,7 +85,7 @@ def import_books(client: AuthenticatedClient, name: str, content: bytes) -> Any:
 # --8<-- [start:export]
 def export_books(client: AuthenticatedClient, filters: dict[str, Any]) -> tuple[str, bytes]:
     """Export the matching books as CSV; return the file name and content."""
-    body = ExportJobCreateRequest.from_dict(
+    body = BookExportJobCreateRequest.from_dict(
         {"file_format": "csv", "filters": filters, "ordering": ["-price"]}
     )
     job = books_exports_create.sync(client=client, body=body)
@@ -109,12 +110,12 @@ def cancel_export(client: AuthenticatedClient, job_id: int) -> Response[Any]:
 
 
 def start_export(client: AuthenticatedClient) -> Any:
-    body = ExportJobCreateRequest.from_dict({"file_format": "csv"})
+    body = BookExportJobCreateRequest.from_dict({"file_format": "csv"})
     return books_exports_create.sync(client=client, body=body)
 
 
 def start_import(client: AuthenticatedClient, name: str, content: bytes) -> Any:
-    body = ImportJobCreateRequest(file=File(payload=content, file_name=name))
+    body = BookImportJobCreateRequest(file=File(payload=io.BytesIO(content), file_name=name))
     return books_imports_create.sync(client=client, body=body)
 
 

@@ -32,7 +32,6 @@ client.setConfig({
   baseUrl: process.env.API_URL,
   // Called for every operation that accepts HTTP Basic: "user:password".
   auth: () => `${process.env.API_USERNAME}:${process.env.API_PASSWORD}`,
-  throwOnError: true,
 });
 // --8<-- [end:client]
 
@@ -55,13 +54,16 @@ async function wait<T extends { id: number; status: string }>(
 // --8<-- [end:poll]
 
 // --8<-- [start:import]
+// throwOnError: true makes any status but a success throw, so `data` is the
+// parsed body of the success.
 async function importBooks(file: File) {
-  const created = await booksImportsCreate({ body: { file } });
+  const created = await booksImportsCreate({ body: { file }, throwOnError: true });
   const id = created.data.id;
-  const fetchJob = async () => (await booksImportsRetrieve({ path: { id } })).data;
+  const fetchJob = async () =>
+    (await booksImportsRetrieve({ path: { id }, throwOnError: true })).data;
   const parsed = await wait(fetchJob, ["parsed"]);
   console.error("dry run:", parsed.totals); // e.g. { new: 3, update: 0, ... }
-  const confirmed = await booksImportsConfirmCreate({ path: { id } });
+  const confirmed = await booksImportsConfirmCreate({ path: { id }, throwOnError: true });
   const imported = await wait(fetchJob, ["imported"]);
   return { parsed, confirmStatus: confirmed.response.status, imported };
 }
@@ -71,11 +73,17 @@ async function importBooks(file: File) {
 async function exportBooks(filters: Record<string, unknown>) {
   const created = await booksExportsCreate({
     body: { file_format: "csv", filters, ordering: ["-price"] },
+    throwOnError: true,
   });
   const id = created.data.id;
-  const fetchJob = async () => (await booksExportsRetrieve({ path: { id } })).data;
+  const fetchJob = async () =>
+    (await booksExportsRetrieve({ path: { id }, throwOnError: true })).data;
   const job = await wait(fetchJob, ["exported"]);
-  const download = await booksExportsDownloadRetrieve({ path: { id }, parseAs: "text" });
+  const download = await booksExportsDownloadRetrieve({
+    path: { id },
+    parseAs: "text",
+    throwOnError: true,
+  });
   return {
     job,
     disposition: download.response.headers.get("Content-Disposition"),
@@ -86,12 +94,9 @@ async function exportBooks(filters: Record<string, unknown>) {
 
 // --8<-- [start:conflict]
 async function cancelExport(id: number) {
-  // throwOnError: false returns the 409 body instead of throwing it.
-  const { data, error, response } = await booksExportsCancelCreate({
-    path: { id },
-    throwOnError: false,
-  });
-  if (response.status === 409) console.error("too late, the job is", error?.status);
+  // Without throwOnError, an error status gives its parsed body as `error`.
+  const { data, error, response } = await booksExportsCancelCreate({ path: { id } });
+  if (error && "status" in error) console.error("too late, the job is", error.status);
   return { httpStatus: response.status, job: data, conflict: error };
 }
 // --8<-- [end:conflict]
@@ -100,21 +105,17 @@ async function cancelExport(id: number) {
 // "created": the download is not ready yet, both cancels succeed, and a
 // cancelled job can be neither confirmed nor cancelled again.
 async function cancelScenario() {
-  const exportJob = (await booksExportsCreate({ body: { file_format: "csv" } })).data;
-  const early = await booksExportsDownloadRetrieve({
-    path: { id: exportJob.id },
-    throwOnError: false,
-  });
+  const exportJob = (
+    await booksExportsCreate({ body: { file_format: "csv" }, throwOnError: true })
+  ).data;
+  const early = await booksExportsDownloadRetrieve({ path: { id: exportJob.id } });
   const firstCancel = await cancelExport(exportJob.id);
   const secondCancel = await cancelExport(exportJob.id);
 
   const file = new File(["isbn,title\n"], "late.csv", { type: "text/csv" });
-  const importJob = (await booksImportsCreate({ body: { file } })).data;
+  const importJob = (await booksImportsCreate({ body: { file }, throwOnError: true })).data;
   const importCancel = await booksImportsCancelCreate({ path: { id: importJob.id } });
-  const confirm = await booksImportsConfirmCreate({
-    path: { id: importJob.id },
-    throwOnError: false,
-  });
+  const confirm = await booksImportsConfirmCreate({ path: { id: importJob.id } });
   return {
     exportCreated: exportJob,
     earlyDownload: { httpStatus: early.response.status, conflict: early.error },
