@@ -219,7 +219,8 @@ class JobViewSetSchema(AutoSchema):
         conflict = view.get_status_conflict_serializer_class()
         auth = _errors(401, 403)
         if action == "list":
-            return {200: job, **_errors(400), **auth}
+            # 404: a ``?page=`` out of range (page-number pagination).
+            return {200: job, **_errors(400), **auth, **_errors(404)}
         if action == "create":
             codes = (400, 413) if view.job_kind == "import" else (400,)
             return {201: job, **_errors(*codes), **auth}
