@@ -76,7 +76,7 @@ class NamedChoiceFieldExtension(OpenApiSerializerFieldExtension):
 class ValidationErrorExtension(OpenApiSerializerExtension):
     """400 bodies: ``{"<field>": ["message", ...], ...}`` or ``{"detail": "..."}``."""
 
-    target_class = "drf_import_export_jobs.serializers.ValidationErrorSerializer"
+    target_class = "drf_import_export_jobs.serializers.errors.ValidationErrorSerializer"
 
     def get_name(self, auto_schema: AutoSchema, direction: Any) -> str:
         return "JobValidationError"
@@ -146,6 +146,7 @@ def _errors(*codes: int, conflict: Any = None) -> dict[Any, Any]:
         404: ErrorDetailSerializer,
         409: conflict,
         413: FileTooLargeSerializer,
+        415: ErrorDetailSerializer,
     }
     return {(code, JSON): bodies[code] for code in codes}
 
@@ -219,10 +220,9 @@ class JobViewSetSchema(AutoSchema):
         conflict = view.get_status_conflict_serializer_class()
         auth = _errors(401, 403)
         if action == "list":
-            # 404: a ``?page=`` out of range (page-number pagination).
             return {200: job, **_errors(400), **auth, **_errors(404)}
         if action == "create":
-            codes = (400, 413) if view.job_kind == "import" else (400,)
+            codes = (400, 413, 415) if view.job_kind == "import" else (400, 415)
             return {201: job, **_errors(*codes), **auth}
         if action == "retrieve":
             return {200: job, **auth, **_errors(404)}

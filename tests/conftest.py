@@ -212,21 +212,21 @@ def sent_tasks(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) 
 def user(db: Any) -> Any:
     from django.contrib.auth import get_user_model
 
-    return get_user_model().objects.create_user("ann", password="pw")
+    return get_user_model().objects.create_user("ann")
 
 
 @pytest.fixture
 def other_user(db: Any) -> Any:
     from django.contrib.auth import get_user_model
 
-    return get_user_model().objects.create_user("bob", password="pw")
+    return get_user_model().objects.create_user("bob")
 
 
 @pytest.fixture
 def staff_user(db: Any) -> Any:
     from django.contrib.auth import get_user_model
 
-    return get_user_model().objects.create_user("root", password="pw", is_staff=True)
+    return get_user_model().objects.create_user("root", is_staff=True)
 
 
 @pytest.fixture

@@ -260,3 +260,19 @@ def test_delete_a_running_export_is_a_409(api, user, status):
     assert response.status_code == 409
     assert response.json()["status"] == status
     assert ExportJob.objects.filter(pk=job.pk).exists()
+
+
+@pytest.mark.parametrize(
+    "url", ["/api/books/exports/", "/api/books/imports/", "/api/authors/exports/"]
+)
+def test_the_browsable_api_renders_the_lists_and_forms(api, user, url):
+    response = api.get(url, HTTP_ACCEPT="text/html")
+    assert response.status_code == 200
+    assert b"<form" in response.content
+
+
+def test_the_browsable_api_renders_a_job(api, user):
+    job = make_job(user, "exported", content=b"x\n")
+    response = api.get(f"{URL}{job.pk}/", HTTP_ACCEPT="text/html")
+    assert response.status_code == 200
+    assert f"{URL}{job.pk}/download/".encode() in response.content

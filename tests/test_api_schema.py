@@ -132,6 +132,8 @@ def test_every_error_response_has_a_component(schema):
     imports = "/api/books/imports/"
     assert _ref(_responses(schema, imports, "post")["413"]) == "JobFileTooLarge"
     assert _ref(_responses(schema, imports, "post")["400"]) == "JobValidationError"
+    assert _ref(_responses(schema, imports, "post")["415"]) == "JobErrorDetail"
+    assert _ref(_responses(schema, imports, "get")["404"]) == "JobErrorDetail"
     confirm = _responses(schema, imports + "{id}/confirm/", "post")
     assert _ref(confirm["409"]) == "ImportJobStatusConflict"
     assert _ref(confirm["404"]) == "JobErrorDetail"

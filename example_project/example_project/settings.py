@@ -176,8 +176,10 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "drf-import-export-jobs example",
     "DESCRIPTION": (
         "Background import and export jobs for the books and authors of the example "
-        "project. Log in at /api/auth/login/ (session), or use HTTP Basic "
-        "(demo/demo in the demo) or a token from /api/auth/token/."
+        "project.\n\n"
+        "Authenticate with **Authorize** (HTTP Basic: demo/demo in the demo), or "
+        "[log in with a session](/api/auth/login/?next=/api/docs/) and reload, or send "
+        "`Authorization: Token <key>` with a token from `POST /api/auth/token/`."
     ),
     "VERSION": "0.1.0",
     # Request bodies get their own components (BookExportJobCreateRequest) and

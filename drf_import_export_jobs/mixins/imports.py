@@ -1,0 +1,118 @@
+"""``ImportJobMixin``: multipart create, ``confirm`` and ``errors``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import models
+from django.http import FileResponse, HttpResponse, HttpResponseBase
+from rest_framework import status
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.parsers import BaseParser, MultiPartParser
+from rest_framework.renderers import BaseRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from .. import serializers as job_serializers
+from ..api_exceptions import FileTooLarge
+from ..conf import jobs_settings
+from ..filters import ImportJobFilterSet
+from ..formats import allowed_import_formats
+from ..pagination import ErrorReportPagination
+from ..renderers import CSVFileRenderer
+from ..swapping import get_import_job_model
+from ..uploads import UploadSizeLimitHandler, limit_upload_size
+from .base import JobViewSetMixin
+
+
+class ImportJobMixin(JobViewSetMixin):
+    """Import routes: multipart create, ``confirm`` and ``errors``."""
+
+    serializer_class = job_serializers.ImportJobSerializer
+    create_serializer_class = job_serializers.ImportJobCreateSerializer
+    status_conflict_serializer_class = job_serializers.ImportStatusConflictSerializer
+    filterset_class = ImportJobFilterSet
+    #: Parsers of the create route (a file upload); other routes use ``parser_classes``.
+    upload_parser_classes: Sequence[type[BaseParser]] = [MultiPartParser]
+    #: Extra renderers of the ``errors`` route (the CSV report).
+    error_report_renderer_classes: Sequence[type[BaseRenderer]] = [CSVFileRenderer]
+    error_pagination_class: Any = ErrorReportPagination
+    job_kind = "import"
+
+    upload_limit: UploadSizeLimitHandler | None = None
+
+    def get_job_model(self) -> type[models.Model]:
+        return get_import_job_model()
+
+    def get_serializer_options(self) -> dict[str, Any]:
+        options = super().get_serializer_options()
+        options["file_formats"] = allowed_import_formats(self.get_resource_class())
+        return options
+
+    def get_parsers(self) -> list[BaseParser]:
+        """Multipart for create, JSON (``parser_classes``) elsewhere."""
+        if self.resolve_action() == "create":
+            return [parser() for parser in self.upload_parser_classes]
+        return super().get_parsers()  # type: ignore[misc]
+
+    def get_renderers(self) -> list[BaseRenderer]:
+        renderers = list(super().get_renderers())  # type: ignore[misc]
+        if self.resolve_action() == "errors":
+            renderers += [renderer() for renderer in self.error_report_renderer_classes]
+        return renderers
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        """Limit the upload size before anything (authentication included) reads the body."""
+        if self.resolve_action() == "create" and request.method == "POST":
+            self.upload_limit = limit_upload_size(
+                request._request, int(jobs_settings.MAX_UPLOAD_SIZE)
+            )
+        super().initial(request, *args, **kwargs)  # type: ignore[misc]
+
+    def get_create_data(self, request: Request) -> Any:
+        data = request.data
+        if self.upload_limit is not None and self.upload_limit.exceeded:
+            raise FileTooLarge(self.upload_limit.max_size)
+        return data
+
+    @action(detail=True, methods=["post"])
+    def confirm(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Confirm a parsed import: ``parsed -> import_confirmed`` and the import
+        starts (202). 409 with the current status in any other status."""
+        job = self.get_object()  # type: ignore[attr-defined]
+        self.perform_confirm(job)
+        return Response(self.get_job_serializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+    def perform_confirm(self, job: Any) -> None:
+        """Confirm ``job``; raises ``InvalidJobStatus`` (409) unless it is parsed."""
+        job.confirm_import()
+
+    def perform_cancel(self, job: Any) -> None:
+        job.cancel_import()
+
+    @action(detail=True, methods=["get"])
+    def errors(self, request: Request, *args: Any, **kwargs: Any) -> Any:
+        """Every row error of the latest run, paginated (``?page=``); with
+        ``Accept: text/csv`` (or ``?format=csv``) the whole error report as a
+        CSV file."""
+        job = self.get_object()  # type: ignore[attr-defined]
+        if isinstance(request.accepted_renderer, CSVFileRenderer):
+            return self.error_report_response(job)
+        result = job_serializers.ImportJobSerializer.latest_result(job) or {}
+        paginator = self.error_pagination_class()
+        return paginator.get_paginated_response(job, request, int(result.get("error_count", 0)))
+
+    def error_report_response(self, job: Any) -> HttpResponseBase:
+        """The CSV error report as an attachment (a header only without errors)."""
+        filename = f"import-{job.pk}-errors.csv"
+        if not job.error_report:
+            response = HttpResponse("row,field,message\r\n", content_type="text/csv")
+            response["Content-Disposition"] = f'attachment; filename="{filename}"'
+            return response
+        try:
+            handle = job.error_report.open("rb")
+        except OSError as exc:
+            raise NotFound("The error report is missing from storage.") from exc
+        return FileResponse(handle, as_attachment=True, filename=filename, content_type="text/csv")

@@ -1,0 +1,184 @@
+"""Serializers of import jobs: the representation and the multipart input."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from ..api_exceptions import FileTooLarge
+from ..conf import jobs_settings
+from ..fields import JobLinkField, JSONObjectField, NamedChoiceField
+from ..files import clean_display_name
+from ..formats import format_from_filename
+from ..models import AbstractImportJob
+from ..pipeline.results import ROW_TYPES
+from ..swapping import get_import_job_model
+from .base import ResourceBoundSerializer, StaffOnlyTraceback
+from .parts import (
+    IMPORT_STATUS_ENUM,
+    ImportProgressSerializer,
+    RowErrorSerializer,
+    TotalsSerializer,
+    fields_in_order,
+)
+
+
+class ImportJobSerializer(StaffOnlyTraceback, ResourceBoundSerializer):
+    """An import job: status, progress, results summary and links. Nothing
+    here reads a file or counts rows."""
+
+    component_suffix = "ImportJob"
+
+    id = serializers.IntegerField(read_only=True)
+    url = JobLinkField("detail")
+    status = NamedChoiceField(
+        AbstractImportJob.ImportStatus.choices, enum_name=IMPORT_STATUS_ENUM, read_only=True
+    )
+    progress = ImportProgressSerializer(source="*", read_only=True)
+    original_filename = serializers.CharField(read_only=True)
+    skip_parse_step = serializers.BooleanField(read_only=True)
+    skip_invalid_rows = serializers.BooleanField(read_only=True)
+    totals = serializers.SerializerMethodField()
+    error_count = serializers.SerializerMethodField()
+    errors = serializers.SerializerMethodField()
+    error_message = serializers.CharField(read_only=True)
+    traceback = serializers.CharField(read_only=True)
+    errors_url = JobLinkField("errors")
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+    parse_started_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    parse_finished_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    confirmed_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    import_started_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    import_finished_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    cancelled_at = serializers.DateTimeField(read_only=True, allow_null=True)
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        fields["file_format"] = NamedChoiceField(
+            self.file_formats,
+            enum_name=f"{self.component_prefix}ImportFormatEnum",
+            source="file_format_name",
+            read_only=True,
+        )
+        return fields_in_order(fields, ["id", "url", "status", "progress", "file_format"])
+
+    @staticmethod
+    def latest_result(job: Any) -> dict[str, Any] | None:
+        """The results of the latest phase that produced any."""
+        result = job.import_result if job.import_result is not None else job.parse_result
+        return result if isinstance(result, dict) else None
+
+    @extend_schema_field(TotalsSerializer(allow_null=True))
+    def get_totals(self, job: Any) -> dict[str, int] | None:
+        result = self.latest_result(job)
+        if result is None:
+            return None
+        totals = result.get("totals") or {}
+        return {key: int(totals.get(key, 0)) for key in ROW_TYPES}
+
+    @extend_schema_field(serializers.IntegerField())
+    def get_error_count(self, job: Any) -> int:
+        result = self.latest_result(job)
+        return int(result.get("error_count", 0)) if result else 0
+
+    @extend_schema_field(RowErrorSerializer(many=True))
+    def get_errors(self, job: Any) -> list[dict[str, Any]]:
+        result = self.latest_result(job)
+        if not result:
+            return []
+        preview = int(jobs_settings.API_ERRORS_PREVIEW)
+        return [
+            {"row": e.get("row"), "field": e.get("field"), "message": e.get("message", "")}
+            for e in (result.get("errors") or [])[:preview]
+        ]
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        return self.hide_traceback(super().to_representation(instance))
+
+
+class ImportJobCreateSerializer(ResourceBoundSerializer):
+    """Multipart input of a new import job. ``resource_kwargs`` is passed
+    through the viewset's ``get_resource_kwargs()``; the file is checked for
+    size before it is stored, and stored under a generated name."""
+
+    component_suffix = "ImportJobCreate"
+
+    file = serializers.FileField(allow_empty_file=False, use_url=False, write_only=True)
+    skip_parse_step = serializers.BooleanField(default=False)
+    skip_invalid_rows = serializers.BooleanField(default=False)
+    resource_kwargs = JSONObjectField(required=False)
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        fields["file_format"] = NamedChoiceField(
+            self.file_formats,
+            enum_name=f"{self.component_prefix}ImportFormatEnum",
+            required=False,
+            help_text="Format of the file; by default taken from the file name's extension.",
+        )
+        return fields_in_order(fields, ["file", "file_format"])
+
+    def validate_file(self, upload: Any) -> Any:
+        max_size = int(jobs_settings.MAX_UPLOAD_SIZE)
+        if upload.size is not None and upload.size > max_size:
+            raise FileTooLarge(max_size)
+        return upload
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        upload = attrs["file"]
+        name = attrs.get("file_format") or format_from_filename(upload.name or "")
+        allowed = list(self.file_formats)
+        if name is None:
+            raise serializers.ValidationError(
+                {
+                    "file_format": [
+                        f"Cannot tell the format from the file name {upload.name!r}; "
+                        f"send file_format, one of: {', '.join(allowed)}."
+                    ]
+                }
+            )
+        if name not in allowed:
+            raise serializers.ValidationError(
+                {
+                    "file_format": [
+                        f"Files of format {name!r} are not accepted here; "
+                        f"accepted: {', '.join(allowed)}."
+                    ]
+                }
+            )
+        attrs["file_format"] = name
+        view = self.context.get("view")
+        requested = attrs.get("resource_kwargs") or {}
+        if view is not None and hasattr(view, "get_resource_kwargs"):
+            attrs["resource_kwargs"] = view.get_resource_kwargs(requested)
+        elif requested:
+            raise serializers.ValidationError({"resource_kwargs": ["No arguments are accepted."]})
+        else:
+            attrs["resource_kwargs"] = {}
+        return attrs
+
+    def create(self, validated_data: dict[str, Any]) -> Any:
+        """A new job from the input plus what ``save(**kwargs)`` adds
+        (``created_by``, ``resource_path``, fields of a custom job model...)."""
+        data = dict(validated_data)
+        upload = data.pop("file")
+        model = get_import_job_model()
+        job = model(
+            file_format_name=data.pop("file_format"),
+            original_filename=clean_display_name(upload.name),
+            **data,
+        )
+        # The storage name is generated by upload_to; the client's name is not used.
+        job.data_file.save("upload", upload, save=False)
+        try:
+            with transaction.atomic(using=model._default_manager.db):
+                job.save()
+        except BaseException:
+            if job.data_file.name:
+                job.data_file.storage.delete(job.data_file.name)
+            raise
+        return job

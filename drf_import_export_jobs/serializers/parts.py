@@ -1,0 +1,106 @@
+"""Nested parts of the job representations: progress, totals, row errors."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
+from rest_framework import serializers
+
+from ..fields import NamedChoiceField
+from ..models import AbstractExportJob, AbstractImportJob
+
+IMPORT_STATUS_ENUM = "ImportJobStatusEnum"
+EXPORT_STATUS_ENUM = "ExportJobStatusEnum"
+
+
+def fields_in_order(fields: dict[str, Any], first: Sequence[str]) -> dict[str, Any]:
+    """``fields`` with the names in ``first`` moved to the front, in that order."""
+    ordered = {name: fields[name] for name in first if name in fields}
+    ordered.update((name, field) for name, field in fields.items() if name not in ordered)
+    return ordered  # type: ignore[return-value]
+
+
+# -- nested parts ----------------------------------------------------------------
+
+
+@extend_schema_serializer(component_name="JobProgressInfo")
+class ProgressInfoSerializer(serializers.Serializer):
+    """Rows done and the total (``null`` while unknown)."""
+
+    current = serializers.IntegerField(source="progress_current", read_only=True)
+    total = serializers.IntegerField(source="progress_total", read_only=True, allow_null=True)
+
+
+class BaseProgressSerializer(serializers.Serializer):
+    """``{"state": status, "info": {"current", "total"}, "percent"}``."""
+
+    status_enum: ClassVar[str] = ""
+    status_choices: ClassVar[Sequence[tuple[str, Any]]] = ()
+
+    info = ProgressInfoSerializer(source="*", read_only=True)
+    percent = serializers.SerializerMethodField()
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        fields["state"] = NamedChoiceField(
+            self.status_choices, enum_name=self.status_enum, source="status", read_only=True
+        )
+        return fields_in_order(fields, ["state", "info", "percent"])
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True, min_value=0, max_value=100))
+    def get_percent(self, job: Any) -> int | None:
+        total = job.progress_total
+        if total is None:
+            return None
+        if total <= 0:
+            return 100
+        return min(100, int(job.progress_current * 100 // total))
+
+
+@extend_schema_serializer(component_name="ImportJobProgress")
+class ImportProgressSerializer(BaseProgressSerializer):
+    """Progress of an import job."""
+
+    status_enum = IMPORT_STATUS_ENUM
+    status_choices = AbstractImportJob.ImportStatus.choices
+
+
+@extend_schema_serializer(component_name="ExportJobProgress")
+class ExportProgressSerializer(BaseProgressSerializer):
+    """Progress of an export job."""
+
+    status_enum = EXPORT_STATUS_ENUM
+    status_choices = AbstractExportJob.ExportStatus.choices
+
+
+@extend_schema_serializer(component_name="ImportJobTotals")
+class TotalsSerializer(serializers.Serializer):
+    """Rows per outcome."""
+
+    new = serializers.IntegerField()
+    update = serializers.IntegerField()
+    delete = serializers.IntegerField()
+    skip = serializers.IntegerField()
+    error = serializers.IntegerField()
+    invalid = serializers.IntegerField()
+
+
+@extend_schema_serializer(component_name="ImportJobRowError")
+class RowErrorSerializer(serializers.Serializer):
+    """One error: the data row (from 1, header excluded), the field, the message."""
+
+    row = serializers.IntegerField(allow_null=True)
+    field = serializers.CharField(allow_null=True)
+    message = serializers.CharField()
+
+
+@extend_schema_serializer(component_name="PaginatedImportJobRowErrorList")
+class RowErrorPageSerializer(serializers.Serializer):
+    """A page of an import's row errors."""
+
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = RowErrorSerializer(many=True)
