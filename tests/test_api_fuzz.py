@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,11 +18,16 @@ import schemathesis
 from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.core.handlers.wsgi import WSGIHandler
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
+from django.urls import Resolver404, resolve
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
+from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
@@ -62,38 +68,96 @@ def _jobs_of(user: Any) -> list[int]:
     return ids
 
 
-@pytest.fixture
-def api_schema(db: Any) -> Any:
-    """The schema the project serves, bound to the WSGI app, with path ids
-    drawn from the user's own jobs as often as from random integers."""
-    user = get_user_model().objects.create_user(USERNAME, password=PASSWORD)
-    ids = _jobs_of(user)
-    document = SchemaGenerator().get_schema(request=None, public=True)
+def load_schema() -> Any:
+    """The job API's schema (tests.api_urls) bound to Django's WSGI app."""
+    document = SchemaGenerator(urlconf="tests.api_urls").get_schema(request=None, public=True)
     raw = json.loads(OpenApiJsonRenderer().render(document, renderer_context={}))
-    schema = schemathesis.openapi.from_dict(raw)
-    schema.app = WSGIHandler()
-
-    @schema.hook("flatmap_path_parameters")
-    def own_jobs(context: Any, path_parameters: dict[str, Any]) -> Any:
-        if "id" not in path_parameters:
-            return st.just(path_parameters)
-        return st.one_of(st.just(path_parameters), st.sampled_from(ids)).map(
-            lambda value: value if isinstance(value, dict) else {**path_parameters, "id": value}
-        )
-
-    return schema
+    loaded = schemathesis.openapi.from_dict(raw)
+    loaded.app = WSGIHandler()
+    return loaded
 
 
-schema = schemathesis.pytest.from_fixture("api_schema")
+# Loaded at collection (pytest-django has set Django up by then) rather than
+# through schemathesis.pytest.from_fixture(), whose lazy tests fail on pytest 9
+# (they read the removed ``Function._nodeid``).
+schema = load_schema()
+OWN_JOB_IDS: list[int] = []
+
+
+@schema.hook("flatmap_path_parameters")
+def own_jobs(context: Any, path_parameters: dict[str, Any]) -> Any:
+    """Path ids drawn from the user's own jobs as often as from random integers."""
+    if not path_parameters or "id" not in path_parameters or not OWN_JOB_IDS:
+        return st.just(path_parameters)
+    return st.one_of(
+        st.just(path_parameters),
+        st.sampled_from(OWN_JOB_IDS).map(lambda pk: {**path_parameters, "id": pk}),
+    )
+
+
+@pytest.fixture
+def api_user_jobs(db: Any, settings: Any) -> Iterator[list[int]]:
+    """The user the requests authenticate as, with jobs in several states."""
+    # Every request authenticates with HTTP Basic: keep PBKDF2 out of the budget.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    user = get_user_model().objects.create_user(USERNAME, password=PASSWORD)
+    OWN_JOB_IDS[:] = _jobs_of(user)
+    # As Django's test client does: the handler's request signals must not
+    # close the connection that holds the test's transaction.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield OWN_JOB_IDS
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+        OWN_JOB_IDS.clear()
+
+
 BASIC = "Basic " + base64.b64encode(f"{USERNAME}:{PASSWORD}".encode()).decode()
 
 
 @schema.parametrize()
-@settings(
+@hypothesis_settings(
     max_examples=25,
     deadline=None,
     database=None,
     suppress_health_check=list(HealthCheck),
 )
-def test_api_conforms_to_its_schema(case: Any) -> None:
-    case.call_and_validate(headers={"Authorization": BASIC}, checks=CHECKS)
+def test_api_conforms_to_its_schema(case: Any, api_user_jobs: list[int]) -> None:
+    headers = {"Authorization": BASIC}
+    response = case.call(headers=headers)
+    checks = CHECKS
+    if not routed(case.formatted_path):
+        # An invalid path parameter (``0.5``: the router's lookup takes no dot)
+        # matches no URL pattern, so Django's own 404 page answers, not the API.
+        checks = [not_a_server_error, status_code_conformance]
+    elif case.operation.path.endswith("/download/"):
+        # Known bug, pinned by test_a_download_has_a_documented_content_type.
+        checks = [check for check in checks if check is not content_type_conformance]
+    case.validate_response(response, checks=checks, headers=headers)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=FailureGroup,
+    reason="Bug: GET {p}/{id}/download/ sends the export format's type (text/csv for a CSV "
+    "export) but the schema documents application/octet-stream only.",
+)
+def test_a_download_has_a_documented_content_type(api_user_jobs: list[int]) -> None:
+    exported = ExportJob.objects.get(status="exported")
+    operation = schema["/api/books/exports/{id}/download/"]["GET"]
+    case = operation.Case(path_parameters={"id": exported.pk})
+    headers = {"Authorization": BASIC}
+    response = case.call(headers=headers)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == ["text/csv"]
+    case.validate_response(response, checks=[content_type_conformance], headers=headers)
+
+
+def routed(path: str) -> bool:
+    try:
+        resolve(path)
+    except Resolver404:
+        return False
+    return True
