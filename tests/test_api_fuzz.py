@@ -119,7 +119,7 @@ BASIC = "Basic " + base64.b64encode(f"{USERNAME}:{PASSWORD}".encode()).decode()
 
 @schema.parametrize()
 @hypothesis_settings(
-    max_examples=25,
+    max_examples=20,
     deadline=None,
     database=None,
     suppress_health_check=list(HealthCheck),
