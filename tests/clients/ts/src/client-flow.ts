@@ -30,8 +30,12 @@ const FINISHED = new Set([
 // --8<-- [start:client]
 client.setConfig({
   baseUrl: process.env.API_URL,
-  // Called for every operation that accepts HTTP Basic: "user:password".
-  auth: () => `${process.env.API_USERNAME}:${process.env.API_PASSWORD}`,
+  // Called for each security scheme of an operation: HTTP Basic gets
+  // "user:password"; the session cookie scheme gets nothing.
+  auth: (scheme) =>
+    scheme.scheme === "basic"
+      ? `${process.env.API_USERNAME}:${process.env.API_PASSWORD}`
+      : undefined,
 });
 // --8<-- [end:client]
 
