@@ -519,3 +519,35 @@ def test_perform_create_can_fill_a_custom_job_models_fields(api, user):
     assert not ImportJob.objects.exists()
     assert api.get(f"{url}{job.pk}/", HTTP_X_TENANT="acme").status_code == 200
     assert api.get(f"{url}{job.pk}/", HTTP_X_TENANT="other").status_code == 404
+
+
+def test_a_json_blob_part_over_64_kib_is_a_400(api, db):
+    blob = SimpleUploadedFile(
+        "blob", b'{"batch": "' + b"x" * 70_000 + b'"}', content_type="application/json"
+    )
+    response = upload(api, b"isbn\n1\n", url="/extra/kwargs-books/imports/", resource_kwargs=blob)
+    assert response.status_code == 400
+    assert response.json() == {"resource_kwargs": ["The JSON part is larger than 65536 bytes."]}
+    assert stored_files() == []
+
+
+@override_settings(DRF_IMPORT_EXPORT_JOBS={"API_PAGE_SIZE": 2, "API_MAX_PAGE_SIZE": 3})
+def test_page_size_is_capped(api, user):
+    for _ in range(5):
+        make_job(user)
+    assert len(api.get(URL, {"page_size": 50}).json()["results"]) == 3
+
+
+def test_a_wider_queryset_with_the_creator_permission(api, user, other_user):
+    """A viewset showing everyone's jobs lets others read them but not act."""
+    theirs = make_job(other_user, "parsed")
+    mine = make_job(user, "parsed")
+    url = "/extra/team/imports/"
+    assert {j["id"] for j in api.get(url).json()["results"]} == {theirs.pk, mine.pk}
+    assert api.get(f"{url}{theirs.pk}/").status_code == 200
+    for method, suffix in [("post", "confirm/"), ("post", "cancel/"), ("delete", "")]:
+        response = getattr(api, method)(f"{url}{theirs.pk}/{suffix}")
+        assert response.status_code == 403, (method, suffix)
+        assert response.json() == {"detail": "Only the user who created this job may change it."}
+    assert ImportJob.objects.get(pk=theirs.pk).status == "parsed"
+    assert api.post(f"{url}{mine.pk}/confirm/").status_code == 202

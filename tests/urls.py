@@ -11,6 +11,7 @@ extra.register("in-stock/exports", views.InStockBookExportViewSet, basename="in-
 extra.register("session/imports", views.SessionFirstBookImportViewSet, basename="session-import")
 extra.register("staff/imports", views.StaffOnlyBookImportViewSet, basename="staff-import")
 extra.register("tenant/imports", views.TenantBookImportViewSet, basename="tenant-import")
+extra.register("team/imports", views.TeamBookImportViewSet, basename="team-import")
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -93,8 +93,9 @@ class JobViewSetMixin:
         By default only names in ``allowed_resource_kwargs`` are accepted
         (none) and any other name is a 400. Override to add arguments the
         server decides (``{"user_id": self.request.user.pk}``): the worker
-        creates the resource with them, so its ``get_queryset()`` or hooks
-        can use them."""
+        creates the resource as ``resource_class(**kwargs)``, so a resource
+        whose ``__init__`` keeps them can use them in ``get_queryset()`` or
+        its hooks. Values must be JSON."""
         allowed = set(self.allowed_resource_kwargs)
         unknown = sorted(set(requested) - allowed)
         if unknown:

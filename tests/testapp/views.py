@@ -3,8 +3,9 @@
 from typing import Any
 
 from rest_framework.authentication import BasicAuthentication, SessionAuthentication
-from rest_framework.permissions import IsAdminUser
+from rest_framework.permissions import IsAdminUser, IsAuthenticated
 
+from drf_import_export_jobs.permissions import IsJobCreatorOrReadOnly
 from drf_import_export_jobs.viewsets import ExportJobViewSet, ImportJobViewSet
 
 from .resources import AuthorResource, BookResource, CsvOnlyBookResource
@@ -81,3 +82,17 @@ class TenantBookImportViewSet(ImportJobViewSet):
 
     def get_queryset(self) -> Any:
         return super().get_queryset().filter(tenant__name=self.request.headers.get("X-Tenant"))
+
+
+class TeamBookImportViewSet(ImportJobViewSet):
+    """Every authenticated user sees every book import; only its creator acts on it."""
+
+    resource_class = BookResource
+    permission_classes = [IsAuthenticated, IsJobCreatorOrReadOnly]
+
+    def get_queryset(self) -> Any:
+        from drf_import_export_jobs.swapping import get_import_job_model
+
+        return get_import_job_model()._default_manager.filter(
+            resource_path=self.get_resource_path()
+        )
