@@ -93,6 +93,9 @@ STORAGES = {
     },
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# pytest-django's live_server (the generated-client tests) serves static
+# files under this prefix and fails on every request without it.
+STATIC_URL = "/static/"
 
 for _folder in ("broker", "broker-control", "media"):
     (RUN_DIR / _folder).mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,36 @@
+"""The commands that generate the clients, as docs/clients.md shows them
+(``{placeholders}`` are filled in with paths at test time)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+SCHEMA_COMMAND = ["spectacular", "--format", "openapi-json", "--file", "{schema}"]
+PYTHON_GENERATOR = [
+    "openapi-python-client",
+    "generate",
+    "--path",
+    "{schema}",
+    "--config",
+    "{config}",
+    "--meta",
+    "none",
+    "--fail-on-warning",
+    "--output-path",
+    "{output}",
+]
+TS_GENERATOR = [
+    "npx",
+    "openapi-ts",
+    "--client",
+    "@hey-api/client-fetch",
+    "--input",
+    "{schema}",
+    "--output",
+    "{output}",
+]
+TS_COMPILE = ["npx", "tsc", "--project", "{project}"]
+
+
+def fill(command: list[str], **paths: Path | str) -> list[str]:
+    return [part.format(**{k: str(v) for k, v in paths.items()}) for part in command]
