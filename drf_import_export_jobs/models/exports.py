@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from collections.abc import Iterable
 from functools import partial
 from typing import Any
 
@@ -14,10 +15,12 @@ from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
 from .. import dispatch
+from ..conf import jobs_settings
 from ..exceptions import JobCancelled, JobConfigurationError
 from ..files import export_file_upload_to, get_job_storage
 from ..formats import allowed_export_formats
 from ..pipeline import exporting
+from ..pipeline.fastexport import plan_fast_export
 from ..progress import ProgressReporter
 from ..querysets import check_export_options, export_queryset
 from ..transitions import transition
@@ -141,16 +144,12 @@ class AbstractExportJob(BaseJob):
                 queryset = self.get_queryset()
                 progress.set_total(queryset.count())
                 selected = list(self.fields) or None
-                native = self.file_format_name in exporting.NATIVE_FORMATS
                 resource.before_export(queryset)
-                rows = (
-                    resource.export_resource(
-                        obj, selected_fields=selected, force_native_type=native
-                    )
-                    for obj in resource.iter_queryset(queryset)
-                )
                 headers = resource.get_export_headers(selected_fields=selected)
-                exporting.write_export(out, self.file_format_name, headers, rows, progress)
+                rows, escaped = self.export_rows(resource, queryset, selected)
+                exporting.write_export(
+                    out, self.file_format_name, headers, rows, progress, escaped=escaped
+                )
                 out.seek(0)
                 name = self.data_file.storage.save(
                     export_file_upload_to(self, self.export_filename), File(out)
@@ -171,6 +170,35 @@ class AbstractExportJob(BaseJob):
             S.EXPORTED, (S.EXPORTING,), data_file=name, export_finished_at=timezone.now()
         ):
             self.data_file.storage.delete(name)
+
+    def export_rows(
+        self, resource: Any, queryset: models.QuerySet[Any], selected: list[str] | None
+    ) -> tuple[Iterable[list[Any]], bool]:
+        """The rendered rows to write and whether they are already escaped
+        against formula injection.
+
+        Plain resources are read with ``values_list`` (see
+        :mod:`drf_import_export_jobs.pipeline.fastexport`); others row by row
+        through ``resource.export_resource``."""
+        native = self.file_format_name in exporting.NATIVE_FORMATS
+        escape = exporting.escapes_formulas(self.file_format_name)
+        chunk_size = max(1, int(jobs_settings.CHUNK_SIZE))
+        plan = plan_fast_export(
+            resource,
+            queryset,
+            resource.get_export_fields(selected_fields=selected),
+            native=native,
+            escape=escape,
+        )
+        if plan is not None:
+            logger.info("%s exports with values_list (fast path).", self)
+            return plan.rows(chunk_size), escape
+        logger.info("%s exports through %s.export_resource.", self, type(resource).__name__)
+        rows = (
+            resource.export_resource(obj, selected_fields=selected, force_native_type=native)
+            for obj in resource.iter_queryset(queryset)
+        )
+        return rows, False
 
     def cancel_export(self) -> None:
         """Cancel from created or exporting and revoke the task; a running

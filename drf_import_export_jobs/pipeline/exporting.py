@@ -16,6 +16,7 @@ import json
 import re
 from collections.abc import Iterable
 from decimal import Decimal
+from itertools import islice
 from typing import IO, Any
 
 import yaml
@@ -43,6 +44,11 @@ class RowWriter:
     def write(self, row: list[Any]) -> None:
         raise NotImplementedError
 
+    def write_many(self, rows: list[list[Any]]) -> None:
+        """Write several rows (writers override this when they can batch)."""
+        for row in rows:
+            self.write(row)
+
     def close(self) -> None:
         """Finish the file (the output stays open)."""
 
@@ -54,8 +60,12 @@ class DelimitedWriter(RowWriter):
         self.writer = csv.writer(self.text, delimiter=delimiter)
         self.writer.writerow(headers)
 
+    # csv writes None as an empty cell.
     def write(self, row: list[Any]) -> None:
-        self.writer.writerow(["" if v is None else v for v in row])
+        self.writer.writerow(row)
+
+    def write_many(self, rows: list[list[Any]]) -> None:
+        self.writer.writerows(rows)
 
     def close(self) -> None:
         self.text.flush()
@@ -161,23 +171,33 @@ def write_export(
     headers: list[str],
     rows: Iterable[list[Any]],
     progress: ProgressReporter,
+    *,
+    escaped: bool = False,
 ) -> int:
     """Write ``headers`` and ``rows`` to ``out``; returns the row count.
 
-    Checks for cancellation every ``CHUNK_SIZE`` rows and raises
-    :class:`JobCancelled` when the job was cancelled.
+    Rows are escaped against formula injection (see :func:`escapes_formulas`)
+    unless ``escaped`` says the caller already did. Checks for cancellation
+    every ``CHUNK_SIZE`` rows and raises :class:`JobCancelled` when the job
+    was cancelled.
     """
-    escape = format_name in SPREADSHEET_FORMATS and bool(jobs_settings.ESCAPE_FORMULAS)
+    escape = escapes_formulas(format_name)
     writer = make_writer(format_name, out, [escape_cell(h) if escape else h for h in headers])
     size = max(1, int(jobs_settings.CHUNK_SIZE))
     count = 0
-    for row in rows:
-        writer.write([escape_cell(v) for v in row] if escape else row)
-        count += 1
-        if count % size == 0:
-            if progress.is_cancelled():
-                raise JobCancelled()
-            progress.advance(size)
+    iterator = iter(rows)
+    while chunk := list(islice(iterator, size)):
+        if escape and not escaped:
+            chunk = [[escape_cell(v) for v in row] for row in chunk]
+        writer.write_many(chunk)
+        count += len(chunk)
+        if len(chunk) == size and progress.is_cancelled():
+            raise JobCancelled()
+        progress.advance(len(chunk))
     writer.close()
-    progress.advance(count % size)
     return count
+
+
+def escapes_formulas(format_name: str) -> bool:
+    """Whether cells of ``format_name`` files are escaped (``ESCAPE_FORMULAS``)."""
+    return format_name in SPREADSHEET_FORMATS and bool(jobs_settings.ESCAPE_FORMULAS)
