@@ -15,7 +15,6 @@ from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
 from .. import dispatch
-from ..conf import jobs_settings
 from ..exceptions import JobCancelled, JobConfigurationError
 from ..files import export_file_upload_to, get_job_storage
 from ..formats import allowed_export_formats
@@ -182,7 +181,6 @@ class AbstractExportJob(BaseJob):
         through ``resource.export_resource``."""
         native = self.file_format_name in exporting.NATIVE_FORMATS
         escape = exporting.escapes_formulas(self.file_format_name)
-        chunk_size = max(1, int(jobs_settings.CHUNK_SIZE))
         plan = plan_fast_export(
             resource,
             queryset,
@@ -192,7 +190,7 @@ class AbstractExportJob(BaseJob):
         )
         if plan is not None:
             logger.info("%s exports with values_list (fast path).", self)
-            return plan.rows(chunk_size), escape
+            return plan.rows(), escape
         logger.info("%s exports through %s.export_resource.", self, type(resource).__name__)
         rows = (
             resource.export_resource(obj, selected_fields=selected, force_native_type=native)

@@ -35,36 +35,63 @@ from .escaping import FORMULA_PREFIXES, escape_cell
 
 logger = logging.getLogger(__name__)
 
-Converter = Callable[[tuple[Any, ...]], Any]
+Converter = Callable[[Any], Any]
 # Resource methods whose override may change what a row holds.
 _ROW_METHODS = ("export_field", "export_resource", "iter_queryset", "get_field_name")
 _FIRST_CHARS = frozenset(p[0] for p in FORMULA_PREFIXES)
+# Rows fetched per database round trip (Django's default for iterator()).
+FETCH_SIZE = 2000
+
+# How a column is escaped against formula injection.
+NO_ESCAPE, TEXT_ESCAPE, ANY_ESCAPE = 0, 1, 2
 
 
 class NotPlain(Exception):
     """The resource or one of its fields needs the regular export path."""
 
 
+class Column:
+    """One output column: the ``values_list`` lookup it reads, the converter
+    applied to the fetched value (``None``: the value is written as fetched)
+    and how it is escaped (``TEXT_ESCAPE`` for columns that only hold text)."""
+
+    def __init__(self, lookup: str, converter: Converter | None, escape: int) -> None:
+        self.lookup = lookup
+        self.converter = converter
+        self.escape = escape
+
+
 class FastExport:
-    """Reads the export rows of a queryset with ``values_list``.
+    """Reads the export rows of a queryset with ``values_list``."""
 
-    ``columns`` are the selected lookups; each converter takes one fetched
-    tuple and returns one output cell.
-    """
-
-    def __init__(
-        self, queryset: models.QuerySet[Any], columns: list[str], converters: list[Converter]
-    ) -> None:
+    def __init__(self, queryset: models.QuerySet[Any], columns: list[Column]) -> None:
         self.queryset = queryset
         self.columns = columns
-        self.converters = converters
 
-    def rows(self, chunk_size: int) -> Iterator[list[Any]]:
-        """The rendered rows, fetched ``chunk_size`` at a time."""
-        converters = self.converters
-        values = self.queryset.values_list(*self.columns).iterator(chunk_size=chunk_size)
-        for record in values:
-            yield [convert(record) for convert in converters]
+    def rows(self) -> Iterator[list[Any]]:
+        """The rendered rows, in the queryset's order."""
+        lookups: list[str] = []
+        for column in self.columns:
+            if column.lookup not in lookups:
+                lookups.append(column.lookup)
+        picks = [lookups.index(column.lookup) for column in self.columns]
+        identity = picks == list(range(len(lookups)))
+        calls = [(i, c.converter) for i, c in enumerate(self.columns) if c.converter]
+        text = [i for i, c in enumerate(self.columns) if c.escape == TEXT_ESCAPE]
+        other = [i for i, c in enumerate(self.columns) if c.escape == ANY_ESCAPE]
+        first_chars, escape = _FIRST_CHARS, escape_cell
+        records = self.queryset.values_list(*lookups).iterator(chunk_size=FETCH_SIZE)
+        for record in records:
+            row = list(record) if identity else [record[j] for j in picks]
+            for i, convert in calls:
+                row[i] = convert(row[i])
+            for i in text:
+                value = row[i]
+                if value and value[0] in first_chars:
+                    row[i] = escape(value)
+            for i in other:
+                row[i] = escape(row[i])
+            yield row
 
 
 def plan_fast_export(
@@ -84,11 +111,11 @@ def plan_fast_export(
     try:
         _check_resource(resource, queryset)
         planner = _Planner(queryset.model, native=native, escape=escape)
-        converters = [planner.converter(resource, field) for field in export_fields]
+        columns = [planner.column(resource, field) for field in export_fields]
     except NotPlain as exc:
         logger.debug("%s exports through the resource: %s", type(resource).__name__, exc)
         return None
-    return FastExport(queryset.prefetch_related(None), planner.columns, converters)
+    return FastExport(queryset.prefetch_related(None), columns)
 
 
 def _check_resource(resource: ie_resources.Resource, queryset: Any) -> None:
@@ -105,21 +132,15 @@ def _check_resource(resource: ie_resources.Resource, queryset: Any) -> None:
 
 
 class _Planner:
-    """Collects the ``values_list`` columns and builds one converter per field."""
+    """Builds one :class:`Column` per export field, or raises :class:`NotPlain`."""
 
     def __init__(self, model: type[models.Model], *, native: bool, escape: bool) -> None:
         self.model = model
         self.native = native
         self.escape = escape
-        self.columns: list[str] = []
         self.plain_numbers = _plain_number_format()
 
-    def column(self, path: str) -> int:
-        if path not in self.columns:
-            self.columns.append(path)
-        return self.columns.index(path)
-
-    def converter(self, resource: ie_resources.Resource, field: ie_fields.Field) -> Converter:
+    def column(self, resource: ie_resources.Resource, field: ie_fields.Field) -> Column:
         name = resource.get_field_name(field)
         dehydrate = field.get_dehydrate_method(name)
         if callable(dehydrate) or getattr(resource, dehydrate, None) is not None:
@@ -130,18 +151,25 @@ class _Planner:
         widget = field.widget
         if field.attribute is None:
             constant = widget.render(None, force_native_type=self.native)
-            return self._escaped(lambda record: constant)
-        path, final = _resolve(self.model, field.attribute)
-        if final.is_relation and path.rsplit("__", 1)[-1] == final.name:
-            return self._relation(name, path, final, widget)
+            return self._made("pk", lambda value: constant, ANY_ESCAPE)
+        lookup, final = _resolve(self.model, field.attribute)
+        if hasattr(final, "from_db_value"):
+            raise NotPlain(f"field {name!r} reads a {type(final).__name__} (from_db_value)")
+        if final.is_relation and lookup.rsplit("__", 1)[-1] == final.name:
+            return self._related(name, lookup, final, widget)
         if not final.is_relation and type(final).descriptor_class is not DeferredAttribute:
             raise NotPlain(f"field {name!r} reads a {type(final).__name__} attribute")
-        index = self.column(path)
-        return self._value(widget, final, index)
+        return self._value(widget, final, lookup)
 
-    def _relation(
-        self, name: str, path: str, final: models.Field[Any, Any], widget: ie_widgets.Widget
-    ) -> Converter:
+    def _made(self, lookup: str, converter: Converter | None, escape: int) -> Column:
+        return Column(lookup, converter, escape if self.escape else NO_ESCAPE)
+
+    def _related(
+        self, name: str, lookup: str, final: models.Field[Any, Any], widget: ie_widgets.Widget
+    ) -> Column:
+        """ForeignKeyWidget(field=...) reads the related field through a join:
+        ``None`` there means no related object as long as that field is not
+        nullable (the widget then renders ``""``)."""
         if not (
             isinstance(final, models.ForeignKey)
             and type(widget).render is ie_widgets.ForeignKeyWidget.render
@@ -149,100 +177,73 @@ class _Planner:
             and not widget.use_natural_foreign_keys
         ):
             raise NotPlain(f"field {name!r} renders a related object")
-        target_model = final.related_model
-        target_path, _ = _resolve(target_model, widget.field)
-        key = self.column(path)
-        value = self.column(f"{path}__{target_path}")
-
-        def render_related(record: tuple[Any, ...]) -> Any:
-            return "" if record[key] is None else record[value]
-
-        return self._escaped(render_related)
+        target_path, target = _resolve(final.related_model, widget.field)
+        if target.null or target.is_relation or hasattr(target, "from_db_value"):
+            raise NotPlain(f"field {name!r} renders a nullable or computed related field")
+        converter = _none_as_empty if self.native else None  # csv writes None as ""
+        return self._made(f"{lookup}__{target_path}", converter, ANY_ESCAPE)
 
     def _value(
-        self, widget: ie_widgets.Widget, final: models.Field[Any, Any], index: int
-    ) -> Converter:
+        self, widget: ie_widgets.Widget, final: models.Field[Any, Any], lookup: str
+    ) -> Column:
         kind = type(widget)
         native = self.native
         if kind in (ie_widgets.Widget, ie_widgets.CharWidget) and widget.coerce_to_string:
-            return self._text(index)
+            if isinstance(final, (models.CharField, models.TextField)):
+                return self._made(lookup, _none_as_empty if final.null else None, TEXT_ESCAPE)
+            return self._made(lookup, _text, TEXT_ESCAPE)
         if native and kind in _NATIVE_AS_IS:
-            return lambda record: record[index]
+            return self._made(lookup, None, NO_ESCAPE)
         if not native and widget.coerce_to_string:
-            converter = self._as_string(kind, final, index, widget)
-            if converter is not None:
-                return converter
+            column = self._as_string(kind, final, lookup, widget)
+            if column is not None:
+                return column
         render = widget.render
 
-        def render_value(record: tuple[Any, ...]) -> Any:
-            return render(record[index], force_native_type=native)
+        def render_value(value: Any) -> Any:
+            return render(value, force_native_type=native)
 
-        return self._escaped(render_value)
-
-    def _text(self, index: int) -> Converter:
-        if not self.escape:
-
-            def text(record: tuple[Any, ...]) -> Any:
-                value = record[index]
-                if type(value) is str:
-                    return value
-                return "" if value is None else force_str(value)
-
-            return text
-        first_chars = _FIRST_CHARS
-
-        def escaped_text(record: tuple[Any, ...]) -> Any:
-            value = record[index]
-            if type(value) is not str:
-                value = "" if value is None else force_str(value)
-            if value and value[0] in first_chars:
-                return escape_cell(value)
-            return value
-
-        return escaped_text
+        return self._made(lookup, render_value, ANY_ESCAPE)
 
     def _as_string(
-        self, kind: type, final: models.Field[Any, Any], index: int, widget: ie_widgets.Widget
-    ) -> Converter | None:
-        """Converters for CSV-like formats that never produce formula-like text."""
+        self, kind: type, final: models.Field[Any, Any], lookup: str, widget: ie_widgets.Widget
+    ) -> Column | None:
+        """Columns of CSV-like formats whose text can never look like a formula;
+        ``None`` is left for csv to write as an empty cell."""
         if kind is ie_widgets.BooleanWidget and isinstance(final, models.BooleanField):
-            booleans = {True: "1", False: "0"}
-            return lambda record: booleans.get(record[index], "")
+            return Column(lookup, _BOOLEAN_TEXT.get, NO_ESCAPE)
         if kind is ie_widgets.DateWidget and type(final) is models.DateField:
-            if _iso_dates(widget.formats[0]):
-                return lambda record: record[index].isoformat() if record[index] else ""
-            return None
+            # csv writes a date as str(date), its isoformat().
+            return Column(lookup, None, NO_ESCAPE) if _iso_dates(widget.formats[0]) else None
         if not self.plain_numbers:
             return None
         if kind is ie_widgets.IntegerWidget and isinstance(final, models.IntegerField):
-
-            def integer(record: tuple[Any, ...]) -> Any:
-                value = record[index]
-                return "" if value is None else str(value)
-
-            return integer
+            return Column(lookup, None, NO_ESCAPE)
         if (
             kind is ie_widgets.DecimalWidget
             and isinstance(final, models.DecimalField)
             and final.max_digits is not None
             and final.max_digits <= 100
         ):
-
-            def decimal(record: tuple[Any, ...]) -> Any:
-                value = record[index]
-                return "" if value is None else format(value, "f")
-
-            return decimal
+            return Column(lookup, _decimal_text, NO_ESCAPE)
         return None
 
-    def _escaped(self, converter: Converter) -> Converter:
-        if not self.escape:
-            return converter
 
-        def escaped(record: tuple[Any, ...]) -> Any:
-            return escape_cell(converter(record))
+def _none_as_empty(value: Any) -> Any:
+    return "" if value is None else value
 
-        return escaped
+
+def _text(value: Any) -> Any:
+    return "" if value is None else force_str(value)
+
+
+def _decimal_text(value: Any) -> Any:
+    # What number_format() gives without grouping and with a "." separator.
+    return None if value is None else format(value, "f")
+
+
+# BooleanWidget's text; anything else (None) is written as an empty cell.
+_BOOLEAN_TEXT = {True: "1", False: "0"}
 
 
 # Widgets whose render returns the value unchanged for native-type formats.
