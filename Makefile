@@ -1,6 +1,7 @@
 # make demo   run the example project (API, admin, Celery worker) on SQLite
 # make test   run the whole test suite (SQLite + filesystem broker by default;
 #             DATABASE_URL / CELERY_BROKER_URL switch to real servers)
+# make bench  the speed and memory benchmark (docs/performance.md)
 
 PYTHON ?= $(shell scripts/find-python 3.12)
 VENV ?= .venv
@@ -8,7 +9,7 @@ PYTEST_ARGS ?=
 # Extra requirements pinned into the venv, e.g. EXTRA_REQUIREMENTS='Django>=5.2,<6'
 EXTRA_REQUIREMENTS ?=
 
-.PHONY: venv demo test lint format clean schema loadtest
+.PHONY: venv demo test lint format clean schema loadtest bench
 
 $(VENV)/.installed: pyproject.toml scripts/bootstrap-venv
 	EXTRA_REQUIREMENTS='$(EXTRA_REQUIREMENTS)' scripts/bootstrap-venv $(VENV) $(PYTHON)
@@ -34,7 +35,7 @@ format: venv
 	$(VENV)/bin/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) example_project/var .pytest_cache .ruff_cache
+	rm -rf $(VENV) example_project/var bench/var bench/.venv-ext .pytest_cache .ruff_cache
 
 # A bounded load test on loopback: 50 clients against the example project with
 # 2 Celery workers on PostgreSQL + Redis (see scripts/loadtest).
@@ -46,3 +47,11 @@ loadtest: venv
 schema: venv
 	DJANGO_SETTINGS_MODULE=tests.settings $(VENV)/bin/python -m django spectacular \
 		--urlconf tests.api_urls --validate --fail-on-warn --file tests/schema/openapi.yaml
+
+# The benchmark (bench/run.py): this package against django-import-export-extensions
+# (own venv bench/.venv-ext), django-import-export and a raw loop. Options go in
+# BENCH_ARGS, e.g. BENCH_ARGS='--sizes 100k --database postgres://postgres@127.0.0.1/bench_books'
+# (see docs/performance.md; `python -m bench.run --help` lists them all).
+BENCH_ARGS ?=
+bench: venv
+	$(VENV)/bin/python -m bench.run $(BENCH_ARGS)
