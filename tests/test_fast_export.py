@@ -145,3 +145,32 @@ def test_identical_with_localized_numbers(generated_books):
         regular = export("RegularWideBookResource", "csv")
     assert fast == regular
     assert b"1.234.567" in fast
+
+
+@pytest.mark.parametrize(
+    "resource_cls",
+    [
+        export_resources.OverridingExportField,
+        export_resources.CustomFieldResource,
+        export_resources.MethodAttributeResource,
+    ],
+)
+def test_resources_with_per_row_code_take_the_regular_path(resource_cls):
+    assert not uses_fast_path(resource_cls)
+
+
+def test_distinct_querysets_take_the_regular_path():
+    resource = export_resources.BookResource()
+    plan = plan_fast_export(
+        resource,
+        Book.objects.distinct(),
+        resource.get_export_fields(),
+        native=False,
+        escape=True,
+    )
+    assert plan is None
+
+
+def test_per_row_resources_export_what_their_code_says(generated_books):
+    data = export("CustomFieldResource", "csv", fields=["isbn", "title"]).decode()
+    assert {line.split(",")[1] for line in data.splitlines()[1:]} == {"custom"}

@@ -62,3 +62,30 @@ class DehydratingBookResource(BookResource):
 
     def dehydrate_title(self, book):
         return f"{book.title} ({book.pages or 0} pages)"
+
+
+class OverridingExportField(BookResource):
+    """Overrides export_field: exported row by row."""
+
+    def export_field(self, field, instance, **kwargs):
+        return super().export_field(field, instance, **kwargs)
+
+
+class CustomField(fields.Field):
+    def get_value(self, instance):
+        return "custom"
+
+
+class CustomFieldResource(BookResource):
+    """A custom Field class: exported row by row."""
+
+    title = CustomField(attribute="title", column_name="title")
+
+
+class MethodAttributeResource(BookResource):
+    """A field reading a method: exported row by row."""
+
+    label = fields.Field(attribute="__str__", column_name="label")
+
+    class Meta(BookResource.Meta):
+        fields = (*BookResource.Meta.fields, "label")
