@@ -181,7 +181,10 @@ class _Planner:
         if target.null or target.is_relation or hasattr(target, "from_db_value"):
             raise NotPlain(f"field {name!r} renders a nullable or computed related field")
         converter = _none_as_empty if self.native else None  # csv writes None as ""
-        return self._made(f"{lookup}__{target_path}", converter, ANY_ESCAPE)
+        text = isinstance(target, (models.CharField, models.TextField))
+        return self._made(
+            f"{lookup}__{target_path}", converter, TEXT_ESCAPE if text else ANY_ESCAPE
+        )
 
     def _value(
         self, widget: ie_widgets.Widget, final: models.Field[Any, Any], lookup: str
