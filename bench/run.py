@@ -56,6 +56,10 @@ def human(size: int) -> str:
     return f"{size // 1000}k" if size % 1000 == 0 else str(size)
 
 
+def ratio_text(ratio: float) -> str:
+    return f"{ratio:.2f}x" if ratio >= 0.1 else f"{ratio:.3f}x"
+
+
 def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench.run", description=__doc__.split("\n")[0]
@@ -276,7 +280,7 @@ class Bench:
                         ran += "*"
                         footnote = True
                     ratio = (
-                        f"{ours['rate'] / r['rate']:.2f}x"
+                        ratio_text(ours["rate"] / r["rate"])
                         if ours and r["contender"] != "jobs" and r["rate"]
                         else ""
                     )
