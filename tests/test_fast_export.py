@@ -174,3 +174,29 @@ def test_distinct_querysets_take_the_regular_path():
 def test_per_row_resources_export_what_their_code_says(generated_books):
     data = export("CustomFieldResource", "csv", fields=["isbn", "title"]).decode()
     assert {line.split(",")[1] for line in data.splitlines()[1:]} == {"custom"}
+
+
+def test_a_cancelled_fast_export_stops_and_keeps_no_file(generated_books, monkeypatch):
+    from drf_import_export_jobs.models import exports
+    from drf_import_export_jobs.pipeline.fastexport import FastExport
+
+    monkeypatch.setattr(exports, "FAST_CHECK_SECONDS", 0.0)
+    job = ExportJob(resource_path=RESOURCES + "BookResource", file_format_name="csv")
+    job.save()
+    original_rows = FastExport.rows
+    served = []
+
+    def rows_then_cancel(self):
+        for number, row in enumerate(original_rows(self)):
+            if number == 120:
+                ExportJob.objects.filter(pk=job.pk).update(status="cancelled")
+            served.append(number)
+            yield row
+
+    monkeypatch.setattr(FastExport, "rows", rows_then_cancel)
+    with override_settings(DRF_IMPORT_EXPORT_JOBS={"CHUNK_SIZE": 50}):
+        job.export_data()
+    job.refresh_from_db()
+    assert job.status == "cancelled"
+    assert not job.data_file
+    assert len(served) == 150  # stopped after the chunk in which it was cancelled

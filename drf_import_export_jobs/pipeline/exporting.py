@@ -14,6 +14,7 @@ import datetime
 import io
 import json
 import re
+import time
 from collections.abc import Iterable
 from decimal import Decimal
 from itertools import islice
@@ -173,28 +174,37 @@ def write_export(
     progress: ProgressReporter,
     *,
     escaped: bool = False,
+    check_every: float = 0.0,
 ) -> int:
     """Write ``headers`` and ``rows`` to ``out``; returns the row count.
 
     Rows are escaped against formula injection (see :func:`escapes_formulas`)
-    unless ``escaped`` says the caller already did. Checks for cancellation
-    every ``CHUNK_SIZE`` rows and raises :class:`JobCancelled` when the job
-    was cancelled.
+    unless ``escaped`` says the caller already did. After every ``CHUNK_SIZE``
+    rows, but no more often than once per ``check_every`` seconds, progress is
+    counted and the job is checked for cancellation (:class:`JobCancelled`
+    is raised when it was cancelled).
     """
     escape = escapes_formulas(format_name)
     writer = make_writer(format_name, out, [escape_cell(h) if escape else h for h in headers])
     size = max(1, int(jobs_settings.CHUNK_SIZE))
-    count = 0
+    count = pending = 0
+    checked_at = time.monotonic()
     iterator = iter(rows)
     while chunk := list(islice(iterator, size)):
         if escape and not escaped:
             chunk = [[escape_cell(v) for v in row] for row in chunk]
         writer.write_many(chunk)
         count += len(chunk)
+        pending += len(chunk)
+        if check_every and time.monotonic() - checked_at < check_every:
+            continue
+        checked_at = time.monotonic()
         if len(chunk) == size and progress.is_cancelled():
             raise JobCancelled()
-        progress.advance(len(chunk))
+        progress.advance(pending)
+        pending = 0
     writer.close()
+    progress.advance(pending)
     return count
 
 
