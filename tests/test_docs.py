@@ -6,6 +6,7 @@ really gives."""
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import shlex
@@ -44,6 +45,17 @@ def test_every_setting_is_documented():
     text = (DOCS / "settings.md").read_text()
     documented = {line.split("`")[1] for line in text.splitlines() if line.startswith("| `")}
     assert documented == set(DEFAULTS)
+
+
+def test_the_documented_defaults_are_the_defaults():
+    """The settings table's default column holds each default as a Python
+    literal (the first code span of the cell)."""
+    text = (DOCS / "settings.md").read_text()
+    for line in text.splitlines():
+        if line.startswith("| `"):
+            key, default = [cell.strip() for cell in line.strip("|").split("|")][:2]
+            value = ast.literal_eval(default.split("`")[1])
+            assert value == DEFAULTS[key.strip("`")], key
 
 
 def test_every_page_is_in_the_navigation():
