@@ -328,6 +328,22 @@ def test_the_documented_answers_are_the_real_ones(db, settings, django_user_mode
     same_shape(export, api.get(f"/api/books/exports/{job.pk}/").json())
 
 
+def test_the_readme_example_is_the_quickstart_code():
+    """Each line of the README's example is a line of the quickstart project
+    (whose views and URLs the suite serves and runs)."""
+    readme = (ROOT / "README.md").read_text()
+    [example] = [body for _f, lang, body in FENCE.findall(readme) if lang == "python"]
+    quickstart = ROOT / "docs" / "examples" / "quickstart"
+    known = {
+        line.strip()
+        for path in (quickstart / "library" / "views.py", quickstart / "mysite" / "urls.py")
+        for line in path.read_text().splitlines()
+    }
+    for line in example.splitlines():
+        code = line.split("  #")[0].strip()
+        assert not code or code.startswith("#") or code in known, line
+
+
 def test_the_readme_commands_are_make_targets():
     readme = (ROOT / "README.md").read_text()
     for target in re.findall(r"^make (\w[\w-]*)", readme, re.MULTILINE):

@@ -49,12 +49,22 @@ TEMPLATES = [
         },
     }
 ]
+# --8<-- [start:database]
+# SQLite to try things out; PostgreSQL in production (see Deployment). The
+# web server and the worker share the file: WAL lets readers (a poll) run
+# while an import writes, IMMEDIATE makes writers queue instead of failing.
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": os.environ.get("SQLITE_PATH", BASE_DIR / "db.sqlite3"),
+        "OPTIONS": {
+            "timeout": 30,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL;",
+        },
     }
 }
+# --8<-- [end:database]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
 STATIC_URL = "static/"
