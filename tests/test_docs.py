@@ -88,6 +88,30 @@ def test_included_files_and_sections_exist(page):
                 assert f"--8<-- [end:{section}]" in source, f"{path} has no end of {section}"
 
 
+def test_the_customisation_page_names_every_attribute_and_hook():
+    from drf_import_export_jobs import mixins
+    from drf_import_export_jobs import serializers as job_serializers
+
+    text = (DOCS / "customisation.md").read_text()
+    classes = [
+        mixins.JobViewSetMixin,
+        mixins.ImportJobMixin,
+        mixins.ExportJobMixin,
+        mixins.CancelJobMixin,
+        mixins.DestroyJobMixin,
+        job_serializers.ResourceBoundSerializer,
+        job_serializers.ImportJobSerializer,
+        job_serializers.ExportJobSerializer,
+        job_serializers.ImportJobCreateSerializer,
+        job_serializers.ExportJobCreateSerializer,
+        job_serializers.StaffOnlyTraceback,
+    ]
+    for cls in classes:
+        for name in vars(cls):
+            if not name.startswith("_") and name not in ("schema",):
+                assert f"`{name}" in text, f"docs/customisation.md lacks {cls.__name__}.{name}"
+
+
 # -- code blocks --------------------------------------------------------------------
 
 # Languages a block may have. Code is either included from a file the suite
@@ -246,6 +270,9 @@ def test_the_documented_job_keys_are_the_schema_components():
     assert set(import_example) == set(components["BookImportJob"]["properties"])
     export_example = json.loads(example_blocks()[4])
     assert set(export_example) == set(components["BookExportJob"]["properties"])
+    representation = REST.split("## Job representation")[1].split("\n## ")[0]
+    [block] = [body for _f, lang, body in FENCE.findall(representation) if lang == "json"]
+    assert set(json.loads(block)) == set(components["BookImportJob"]["properties"])
     listed = re.search(r"Export job \(`BookExportJob`\): (.*?)\.\n\n", REST, re.DOTALL).group(1)
     keys = set(re.findall(r"`(\w+)`", listed)) - {"null"}
     assert keys == set(components["BookExportJob"]["properties"])
