@@ -147,6 +147,7 @@ def _errors(*codes: int, conflict: Any = None) -> dict[Any, Any]:
         409: conflict,
         413: FileTooLargeSerializer,
         415: ErrorDetailSerializer,
+        429: ErrorDetailSerializer,
     }
     return {(code, JSON): bodies[code] for code in codes}
 
@@ -218,7 +219,8 @@ class JobViewSetSchema(AutoSchema):
         action = self._action()
         job = view.get_job_serializer_class()
         conflict = view.get_status_conflict_serializer_class()
-        auth = _errors(401, 403)
+        # 429: any route may be throttled (THROTTLE_SCOPES or the project's throttles).
+        auth = _errors(401, 403, 429)
         if action == "list":
             return {200: job, **_errors(400), **auth, **_errors(404)}
         if action == "create":

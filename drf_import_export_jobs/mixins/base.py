@@ -19,10 +19,12 @@ from rest_framework.response import Response
 
 from .. import serializers as job_serializers
 from ..api_exceptions import JobStatusConflict
+from ..conf import jobs_settings
 from ..exceptions import InvalidJobStatus
 from ..pagination import JobPagination
 from ..renderers import FileRenderer
 from ..schema import JobViewSetSchema
+from ..throttling import JobActionRateThrottle
 from ..transitions import job_label
 
 # Serializer classes made for a resource, shared by viewsets that bind the
@@ -56,6 +58,9 @@ class JobViewSetMixin:
     filter_backends: Sequence[Any] = [DjangoFilterBackend]
     parser_classes: Sequence[type[BaseParser]] = [JSONParser]
     schema = JobViewSetSchema()
+    #: DRF throttle scope per action, e.g. ``{"create": "job-uploads"}``;
+    #: ``None`` uses ``DRF_IMPORT_EXPORT_JOBS["THROTTLE_SCOPES"]``.
+    throttle_scopes: Mapping[str, str] | None = None
     #: "import" or "export".
     job_kind: ClassVar[str] = ""
 
@@ -210,6 +215,25 @@ class JobViewSetMixin:
             f"{' or '.join(repr(str(s)) for s in allowed)}.",
             str(job.status),
         )
+
+    # -- throttling --------------------------------------------------------------
+
+    def get_throttle_scope(self) -> str | None:
+        """The throttle scope of this request's action (``throttle_scopes``, else
+        ``DRF_IMPORT_EXPORT_JOBS["THROTTLE_SCOPES"]``); ``None``: not throttled
+        by the package. Override to choose per user or per request."""
+        scopes = self.throttle_scopes
+        if scopes is None:
+            scopes = jobs_settings.THROTTLE_SCOPES or {}
+        return scopes.get(self.resolve_action() or "")
+
+    def get_throttles(self) -> list[Any]:
+        """The project's throttles, plus :class:`JobActionRateThrottle` when
+        this action has a throttle scope."""
+        throttles = list(super().get_throttles())  # type: ignore[misc]
+        if self.get_throttle_scope():
+            throttles.append(JobActionRateThrottle())
+        return throttles
 
     # -- errors and content negotiation ------------------------------------------
 

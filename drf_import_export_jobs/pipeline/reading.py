@@ -121,27 +121,64 @@ def _looks_binary(head: bytes, encoding: str) -> str | None:
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         return "an old Office document (an XLS workbook?)"
     if encoding != "utf-16" and b"\x00" in head:
+        sample = head[:4096]
+        if sample.count(b"\x00") * 3 >= len(sample):
+            # Every other byte zero: text in UTF-16 saved without a byte order mark.
+            return "UTF-16 text without a byte order mark; save it as UTF-8 (or UTF-16 with a BOM)"
         return "binary data"
     return None
+
+
+def _decode_error(encoding: str, exc: UnicodeDecodeError) -> FileParseError:
+    bad = " ".join(f"0x{byte:02x}" for byte in exc.object[exc.start : exc.end][:4])
+    return FileParseError(
+        f"The file is not valid {encoding} text (it holds the byte(s) {bad}): save it as "
+        "UTF-8 and upload it "
+        f'again (the server reads text files without a byte order mark as {encoding}, '
+        f'DRF_IMPORT_EXPORT_JOBS["TEXT_ENCODING"]).'
+    )
+
+
+class _RowBudget:
+    """Characters read for the CSV record being parsed, against ``MAX_LINE_SIZE``."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+
+
+def _bounded_lines(text: IO[str], budget: _RowBudget, line: list[int]) -> Iterator[str]:
+    """Physical lines of ``text``, never reading more than the budget allows:
+    a record longer than ``MAX_LINE_SIZE`` is refused before it is read whole."""
+    while True:
+        piece = text.readline(budget.limit - budget.used + 1)
+        if not piece:
+            return
+        budget.used += len(piece)
+        if budget.used > budget.limit:
+            raise FileParseError(
+                f"Line {line[0] + 1} of the file is longer than {budget.limit} characters, "
+                'the most a row may have (DRF_IMPORT_EXPORT_JOBS["MAX_LINE_SIZE"]).'
+            )
+        yield piece
 
 
 def _delimited_rows(stream: IO[bytes], encoding: str, delimiter: str) -> Iterator[list[str]]:
     stream.seek(0)
     text = io.TextIOWrapper(stream, encoding=encoding, errors="strict", newline="")
-    line = 0
+    budget = _RowBudget(int(jobs_settings.MAX_LINE_SIZE))
+    line = [0]  # physical lines consumed by the rows yielded so far
     try:
-        reader = csv.reader(text, delimiter=delimiter, strict=False)
+        reader = csv.reader(_bounded_lines(text, budget, line), delimiter=delimiter, strict=False)
         for row in reader:
-            line = reader.line_num
+            line[0] = reader.line_num
+            budget.used = 0
             yield row
     except UnicodeDecodeError as exc:
-        raise FileParseError(
-            f"The file is not valid {encoding} text (near line {line + 1}): save it as "
-            "UTF-8 and upload it again."
-        ) from exc
+        raise _decode_error(encoding, exc) from exc
     except csv.Error as exc:
         raise FileParseError(
-            f"The file cannot be read as CSV near line {line + 1}: {exc}."
+            f"The file cannot be read as CSV near line {line[0] + 1}: {exc}."
         ) from exc
     finally:
         with contextlib.suppress(ValueError):  # the underlying file was closed first
@@ -225,14 +262,13 @@ def _open_whole(stream: IO[bytes], head: bytes, format_name: str) -> Table:
     data: Any = stream.read()
     if format_name not in BINARY_FORMATS:
         encoding = _text_encoding(head)
-        if _looks_binary(head, encoding):
-            raise FileParseError(f"The file is named .{format_name} but is not text.")
+        kind = _looks_binary(head, encoding)
+        if kind:
+            raise FileParseError(f"The file is named as .{format_name} text but contains {kind}.")
         try:
             data = data.decode(encoding)
         except UnicodeDecodeError as exc:
-            raise FileParseError(
-                f"The file is not valid {encoding} text: save it as UTF-8 and upload it again."
-            ) from exc
+            raise _decode_error(encoding, exc) from exc
     try:
         dataset = file_format.create_dataset(data)
     except Exception as exc:
