@@ -325,3 +325,102 @@ def test_xlsx_formulas_are_never_evaluated(api):
     # Only the values a spreadsheet program cached are read; none here.
     book = Book.objects.get()
     assert book.pages is None  # not 42
+
+
+# -- file names -------------------------------------------------------------------------
+
+GENERATED = r"^import_export_jobs/imports/\d{4}/\d{2}/\d{2}/[0-9a-f]{32}\.csv$"
+
+
+@pytest.mark.parametrize(
+    ("client_name", "shown"),
+    [
+        ("../../etc/passwd.csv", "passwd.csv"),
+        ("..\\..\\windows\\books.csv", "books.csv"),
+        ("/var/www/books.csv", "books.csv"),
+        ("bo\x00oks.csv", "books.csv"),
+        ("x" * 300 + ".csv", "x" * 251 + ".csv"),
+    ],
+    ids=["dot-dot slash", "backslash", "absolute", "nul", "300 characters"],
+)
+def test_the_stored_name_is_generated_and_the_client_name_only_shown(api, client_name, shown):
+    import re
+
+    response = upload(api, GOOD, client_name)
+    assert response.status_code == 201, response.content
+    assert response.json()["original_filename"] == shown
+    job = ImportJob.objects.get()
+    assert re.match(GENERATED, job.data_file.name), job.data_file.name
+    assert [path.rsplit("/", 1)[-1] for path in stored_files()] == [
+        job.data_file.name.rsplit("/", 1)[-1]
+    ]
+
+
+def test_the_display_name_is_cleaned_of_separators_and_control_characters():
+    from drf_import_export_jobs.files import clean_display_name
+
+    assert clean_display_name("a/b\\c\x00d\x1f:e.csv") == "c_d_e.csv"
+    assert clean_display_name("\x00") == "_"
+    assert len(clean_display_name("y" * 1000 + ".xlsx")) == 255
+
+
+@pytest.mark.parametrize(
+    ("client_name", "field", "message"),
+    [
+        ("\x00", "file", "No file was submitted."),  # Django drops a part without a name
+        ("books", "file_format", "Cannot tell the format from the file name 'books'"),
+        ("books.csv.exe", "file_format", "Cannot tell the format from the file name"),
+    ],
+)
+def test_a_name_that_says_nothing_is_a_400(api, client_name, field, message):
+    response = upload(api, GOOD, client_name)
+    assert response.status_code == 400
+    assert message in response.json()[field][0]
+    assert stored_files() == []
+
+
+# -- export options -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("payload", "field", "message"),
+    [
+        ({"file_format": "exe"}, "file_format", '"exe" is not a valid choice.'),
+        ({"file_format": ["csv"]}, "file_format", "is not a valid choice."),
+        (
+            {"file_format": "csv", "fields": [None]},
+            "fields",
+            "Item 1: This field may not be null.",
+        ),
+        ({"file_format": "csv", "fields": "isbn"}, "fields", "Expected a list of items"),
+        ({"file_format": "csv", "ordering": ["--price"]}, "ordering", '"--price" is not a valid'),
+        ({"file_format": "csv", "ordering": [{"a": 1}]}, "ordering", "is not a valid choice."),
+        (
+            {"file_format": "csv", "filters": {"in_stock": [1, 2]}},
+            "filters",
+            "in_stock: Expected text, a number, a boolean, null, got list.",
+        ),
+        (
+            {"file_format": "csv", "filters": {"price__gte": {"$gt": 1}}},
+            "filters",
+            "price__gte: Expected text, a number, a boolean, null, got dict.",
+        ),
+        (
+            {"file_format": "csv", "filters": {"price__gte": "1e999999"}},
+            "filters",
+            "price__gte: Ensure this value is less than or equal to",
+        ),
+        (
+            {"file_format": "csv", "filters": {"author__name": "\x00"}},
+            "filters",
+            "author__name: Null characters are not allowed.",
+        ),
+    ],
+)
+def test_bad_export_options_are_a_400_naming_the_field(api, payload, field, message):
+    from drf_import_export_jobs.models import ExportJob
+
+    response = api.post("/api/books/exports/", payload, format="json")
+    assert response.status_code == 400
+    assert message in " ".join(response.json()[field]), response.json()
+    assert not ExportJob.objects.exists()
