@@ -215,12 +215,20 @@ class JobViewSetSchema(AutoSchema):
         return super().get_request_serializer()
 
     def get_response_serializers(self) -> Any:
+        """The job routes' bodies per status; every route may answer 429
+        (``THROTTLE_SCOPES``, a viewset's ``throttle_scopes`` or the project's
+        throttles)."""
+        responses = self._job_responses()
+        if isinstance(responses, dict) and (401, JSON) in responses:
+            responses = {**responses, **_errors(429)}
+        return responses
+
+    def _job_responses(self) -> Any:
         view = self.view
         action = self._action()
         job = view.get_job_serializer_class()
         conflict = view.get_status_conflict_serializer_class()
-        # 429: any route may be throttled (THROTTLE_SCOPES or the project's throttles).
-        auth = _errors(401, 403, 429)
+        auth = _errors(401, 403)
         if action == "list":
             return {200: job, **_errors(400), **auth, **_errors(404)}
         if action == "create":

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from rest_framework.request import Request
+from rest_framework.settings import api_settings
 from rest_framework.throttling import ScopedRateThrottle
 
 
@@ -30,8 +31,10 @@ class JobActionRateThrottle(ScopedRateThrottle):
         return super(ScopedRateThrottle, self).allow_request(request, view)
 
     def get_rate(self) -> str | None:
+        """The scope's rate from ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]``,
+        read on each request (so it follows ``override_settings``)."""
         try:
-            return self.THROTTLE_RATES[self.scope]
+            return (api_settings.DEFAULT_THROTTLE_RATES or {})[self.scope]
         except KeyError:
             raise ImproperlyConfigured(
                 f"No rate for the throttle scope {self.scope!r}: add it to "
