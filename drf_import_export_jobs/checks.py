@@ -130,7 +130,29 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
                 )
             )
     errors += _check_input_settings()
+    errors += _check_celery_serialization()
     return errors
+
+
+def _check_celery_serialization() -> list[Any]:
+    """Warn when the Celery app would run pickled messages."""
+    try:
+        from .dispatch import get_celery_app
+
+        conf = get_celery_app().conf
+        accepted = {str(name).lower() for name in (conf.accept_content or ())}
+    except Exception:  # no usable app: reported by the checks above
+        return []
+    if accepted & {"pickle", "application/x-python-serialize"}:
+        return [
+            Warning(
+                "The Celery app accepts pickle messages (accept_content), so anyone who can "
+                "write to the broker can run code on the workers. The job tasks need JSON only.",
+                hint="Set CELERY_ACCEPT_CONTENT = ['json'] (accept_content of the Celery app).",
+                id=f"{ID}.W020",
+            )
+        ]
+    return []
 
 
 def _check_input_settings() -> list[Any]:
