@@ -71,6 +71,35 @@ def xlsx_bytes(rows: list[list[Any]]) -> bytes:
 
 GOOD = csv_bytes(book_rows(3))
 
+
+def xlsx_with_entity_expansion() -> bytes:
+    """A workbook whose sheet XML declares nested entities ("billion laughs")."""
+    workbook = Workbook()
+    workbook.active.append(COLUMNS)
+    workbook.active.append(book_rows(1)[0].split(","))
+    plain = io.BytesIO()
+    workbook.save(plain)
+    entities = (
+        '<!ENTITY a "'
+        + "a" * 40
+        + '">'
+        + "".join(f'<!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">' for i in range(8))
+    )
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(plain.getvalue())) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                text = data.decode().replace("<t>Title 0</t>", "<t>&i;</t>")
+                assert "&i;" in text
+                data = f"<!DOCTYPE worksheet [{entities}]>{text}".encode()
+            target.writestr(info.filename, data)
+    return out.getvalue()
+
+
 # name: (file content, client file name, the reason the job must give)
 UNREADABLE = {
     "blank lines only": (b"  \n\n", "books.csv", "The file is empty."),
@@ -115,6 +144,28 @@ UNREADABLE = {
         "books.csv",
         "The file has 10000 columns; at most 1000 are accepted.",
     ),
+    "yaml aliases": (
+        b"- isbn: '1'\n  title: &a [x, x, x, x, x, x, x, x, x]\n  description: [*a, *a, *a]\n",
+        "books.yaml",
+        "The YAML file uses an alias (*name); imports do not accept aliases.",
+    ),
+    "json nested object in a cell": (
+        b'[{"isbn": "1", "title": {"$where": "1"}, "author": "Ann", "price": 1}]',
+        "books.json",
+        "Row 1, column 'title' holds a nested object; cells must be text, numbers, booleans "
+        "or empty.",
+    ),
+    "json list in a cell": (
+        b'[{"isbn": "1", "title": "T", "author": "Ann", "price": 1},'
+        b' {"isbn": "2", "title": ["a", "b"], "author": "Ann", "price": 1}]',
+        "books.json",
+        "Row 2, column 'title' holds a list",
+    ),
+    "xlsx entity expansion": (
+        xlsx_with_entity_expansion(),
+        "books.xlsx",
+        "The file is not a readable XLSX workbook: EntitiesForbidden",
+    ),
     "xlsx 10,000 columns": (
         xlsx_bytes([["isbn", *(f"c{i}" for i in range(9999))], ["1"]]),
         "books.xlsx",
@@ -129,9 +180,18 @@ def test_an_unreadable_file_is_a_parse_error_with_the_reason(api, case):
     body = upload_and_parse(api, data, name)
     assert body["status"] == "parse_error"
     assert reason in body["error_message"]
+    assert "import_export_jobs/" not in body["error_message"]  # no storage path shown
     assert ImportJob.objects.get().traceback == ""  # a refused file, not a crash
     assert api.post(f"{body['url']}confirm/").status_code == 409
     assert Book.objects.count() == 0
+
+
+def test_workbooks_are_read_with_defusedxml():
+    """openpyxl refuses DTD entities only when defusedxml is installed (a
+    dependency of this package)."""
+    import openpyxl.xml
+
+    assert openpyxl.xml.DEFUSEDXML
 
 
 def test_an_empty_file_is_a_400_and_nothing_is_stored(api):
@@ -261,15 +321,17 @@ def test_the_line_limit_counts_a_row_spread_over_lines(api):
     assert "Line 3 of the file is longer than 100 characters" in body["error_message"]
 
 
-@override_settings(DRF_IMPORT_EXPORT_JOBS={"MAX_UPLOAD_SIZE": 3 * 1024 * 1024})
-def test_an_upload_over_the_limit_leaves_no_temporary_file(api, tmp_path, settings):
+def test_an_upload_over_the_limit_leaves_no_temporary_file(api, tmp_path):
     """Over 2.5 MB Django spools uploads to a temporary file; the refused one
     is removed with the request, and nothing reaches the job storage."""
-    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path)
-    response = upload(api, b"x" * (3 * 1024 * 1024 + 500_000))
-    assert response.status_code == 413
-    assert response.json()["code"] == "file_too_large"
-    assert list(tmp_path.iterdir()) == []
+    with override_settings(
+        DRF_IMPORT_EXPORT_JOBS={"MAX_UPLOAD_SIZE": 3 * 1024 * 1024},
+        FILE_UPLOAD_TEMP_DIR=str(tmp_path),
+    ):
+        response = upload(api, b"x" * (3 * 1024 * 1024 + 500_000))
+        assert response.status_code == 413
+        assert response.json()["code"] == "file_too_large"
+        assert list(tmp_path.iterdir()) == []
     assert stored_files() == []
     assert not ImportJob.objects.exists()
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
+import datetime
+import decimal
 import io
 import zipfile
 from collections.abc import Iterator
@@ -235,7 +237,9 @@ def _open_xlsx(stream: IO[bytes], head: bytes) -> Table:
     except FileParseError:
         raise
     except Exception as exc:
-        raise FileParseError(f"The file is not a readable XLSX workbook: {exc}") from exc
+        raise FileParseError(
+            f"The file is not a readable XLSX workbook: {_root_cause(exc)}"
+        ) from exc
     if first is None:
         raise FileParseError("The file is empty.")
     headers = ["" if h is None else str(h) for h in first]
@@ -244,6 +248,20 @@ def _open_xlsx(stream: IO[bytes], head: bytes) -> Table:
     max_row = getattr(sheet, "max_row", None)
     total = max(0, max_row - 1) if isinstance(max_row, int) else None
     return Table(headers=headers, total=total, _rows=_guard_xlsx(rows))
+
+
+def _root_cause(exc: BaseException) -> str:
+    """The innermost error of a chain, as ``Type: message`` (openpyxl's own
+    messages name the stored file, which the uploader must not see)."""
+    seen = {id(exc)}
+    while True:
+        inner = exc.__cause__ or exc.__context__
+        if inner is None or id(inner) in seen:
+            break
+        seen.add(id(inner))
+        exc = inner
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}"[:300] if text else type(exc).__name__
 
 
 def _guard_xlsx(rows: Iterator[tuple[Any, ...]]) -> Iterator[list[Any]]:
@@ -269,6 +287,8 @@ def _open_whole(stream: IO[bytes], head: bytes, format_name: str) -> Table:
             data = data.decode(encoding)
         except UnicodeDecodeError as exc:
             raise _decode_error(encoding, exc) from exc
+    if format_name == "yaml":
+        _refuse_yaml_aliases(data)
     try:
         dataset = file_format.create_dataset(data)
     except Exception as exc:
@@ -276,4 +296,39 @@ def _open_whole(stream: IO[bytes], head: bytes, format_name: str) -> Table:
     headers = [str(h) for h in (dataset.headers or [])]
     if not headers:
         raise FileParseError("The file is empty or has no header.")
-    return Table(headers=headers, total=len(dataset), _rows=iter(dataset))
+    rows: Iterator[list[Any]] = iter(dataset)
+    if format_name in ("json", "yaml"):
+        rows = _scalar_rows(rows, headers)
+    return Table(headers=headers, total=len(dataset), _rows=rows)
+
+
+# Cell values a JSON or YAML import accepts; lists and mappings are refused.
+_SCALARS = (str, int, float, bool, type(None), decimal.Decimal, datetime.date, datetime.time)
+
+
+def _scalar_rows(rows: Iterator[Any], headers: list[str]) -> Iterator[list[Any]]:
+    for number, row in enumerate(rows, start=1):
+        cells = list(row)
+        for column, cell in zip(headers, cells, strict=False):
+            if not isinstance(cell, _SCALARS):
+                kind = "a list" if isinstance(cell, (list, tuple)) else "a nested object"
+                raise FileParseError(
+                    f"Row {number}, column {column!r} holds {kind}; cells must be text, "
+                    "numbers, booleans or empty."
+                )
+        yield cells
+
+
+def _refuse_yaml_aliases(text: str) -> None:
+    """Refuse YAML aliases (``*name``): a few lines of them can expand to
+    gigabytes of cells. Scans the event stream, which never builds the data."""
+    import yaml
+
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.AliasEvent):
+                raise FileParseError(
+                    "The YAML file uses an alias (*name); imports do not accept aliases."
+                )
+    except yaml.YAMLError:
+        return  # not valid YAML: reported when the file is read
