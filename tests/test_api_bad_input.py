@@ -118,9 +118,9 @@ UNREADABLE = {
     "latin-1": (
         GOOD.replace(b"Title 1", "Tîtle 1".encode("latin-1")),
         "books.csv",
-        "not valid utf-8 text (it holds the byte(s) 0xee): save it as UTF-8 and upload it again "
-        "(the server "
-        'reads text files without a byte order mark as utf-8, DRF_IMPORT_EXPORT_JOBS["TEXT_ENCODING"])',
+        "not valid utf-8 text (it holds the byte(s) 0xee): save it as UTF-8 and upload it "
+        "again (the server reads text files without a byte order mark as utf-8, "
+        'DRF_IMPORT_EXPORT_JOBS["TEXT_ENCODING"])',
     ),
     "duplicate headers": (
         csv_bytes(["1,T,Ann"], header="isbn,title,title"),
@@ -348,7 +348,8 @@ def zip_bomb(size: int) -> bytes:
 
 
 @override_settings(DRF_IMPORT_EXPORT_JOBS={"MAX_UPLOAD_SIZE": 100_000})
-def test_an_xlsx_zip_bomb_is_refused_before_it_is_unpacked(api, monkeypatch):
+@pytest.mark.parametrize("name", ["books.xlsx", "books.ods"])
+def test_a_zip_bomb_workbook_is_refused_before_it_is_unpacked(api, monkeypatch, name):
     data = zip_bomb(50 * 1024 * 1024)
     assert len(data) < 100_000
 
@@ -356,7 +357,8 @@ def test_an_xlsx_zip_bomb_is_refused_before_it_is_unpacked(api, monkeypatch):
         raise AssertionError("the workbook was opened")
 
     monkeypatch.setattr("openpyxl.load_workbook", never)
-    body = upload_and_parse(api, data, "books.xlsx")
+    monkeypatch.setattr("tablib.formats._ods.ODSFormat.import_set", never)
+    body = upload_and_parse(api, data, name)
     assert body["status"] == "parse_error"
     assert body["error_message"] == (
         "The workbook unpacks to 52428808 bytes, more than the 2000000 accepted."

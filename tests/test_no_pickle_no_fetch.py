@@ -142,7 +142,7 @@ def connections(server: socket.socket) -> int:
 
 def test_the_listener_sees_a_real_connection(listener):
     """The check itself works: a connection is counted."""
-    url, server = listener
+    _url, server = listener
     host, port = server.getsockname()
     with socket.create_connection((host, port), timeout=2):
         pass

@@ -136,7 +136,7 @@ def _decode_error(encoding: str, exc: UnicodeDecodeError) -> FileParseError:
     return FileParseError(
         f"The file is not valid {encoding} text (it holds the byte(s) {bad}): save it as "
         "UTF-8 and upload it "
-        f'again (the server reads text files without a byte order mark as {encoding}, '
+        f"again (the server reads text files without a byte order mark as {encoding}, "
         f'DRF_IMPORT_EXPORT_JOBS["TEXT_ENCODING"]).'
     )
 
@@ -210,20 +210,28 @@ def _open_delimited(stream: IO[bytes], head: bytes, delimiter: str) -> Table:
 # -- XLSX -------------------------------------------------------------------------
 
 
-def _open_xlsx(stream: IO[bytes], head: bytes) -> Table:
-    if not head.startswith(b"PK"):
-        raise FileParseError("The file is not an XLSX workbook.")
+def _check_archive(stream: IO[bytes], kind: str) -> None:
+    """Refuse a ZIP container (XLSX, ODS) that is broken or unpacks to more
+    than ``XLSX_MAX_EXPANSION`` times ``MAX_UPLOAD_SIZE`` (a zip bomb), by its
+    directory, before any part is unpacked. A part larger than its directory
+    entry says fails its CRC check when read."""
     try:
         with zipfile.ZipFile(stream) as archive:
             unpacked = sum(info.file_size for info in archive.infolist())
     except zipfile.BadZipFile as exc:
-        raise FileParseError("The file is not a valid XLSX workbook (broken ZIP).") from exc
+        raise FileParseError(f"The file is not a valid {kind} (broken ZIP).") from exc
     limit = int(jobs_settings.MAX_UPLOAD_SIZE) * XLSX_MAX_EXPANSION
     if unpacked > limit:
         raise FileParseError(
             f"The workbook unpacks to {unpacked} bytes, more than the {limit} accepted."
         )
     stream.seek(0)
+
+
+def _open_xlsx(stream: IO[bytes], head: bytes) -> Table:
+    if not head.startswith(b"PK"):
+        raise FileParseError("The file is not an XLSX workbook.")
+    _check_archive(stream, "XLSX workbook")
     from openpyxl import load_workbook
 
     try:
@@ -277,6 +285,8 @@ def _guard_xlsx(rows: Iterator[tuple[Any, ...]]) -> Iterator[list[Any]]:
 
 def _open_whole(stream: IO[bytes], head: bytes, format_name: str) -> Table:
     file_format = get_format(format_name)
+    if format_name == "ods" and head.startswith(b"PK"):
+        _check_archive(stream, "ODS spreadsheet")
     data: Any = stream.read()
     if format_name not in BINARY_FORMATS:
         encoding = _text_encoding(head)
