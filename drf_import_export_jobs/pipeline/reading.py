@@ -31,7 +31,7 @@ BINARY_FORMATS = frozenset({"xlsx", "xls", "ods"})
 Row = tuple[list[Any], str | None]
 
 _SNIFF_BYTES = 64 * 1024
-# An XLSX whose parts unpack to more than this many times MAX_UPLOAD_SIZE is
+# An XLSX or ODS whose parts unpack to more than this many times MAX_UPLOAD_SIZE is
 # refused as a likely zip bomb.
 XLSX_MAX_EXPANSION = 20
 
