@@ -145,9 +145,19 @@ UNREADABLE = {
         "The file has 10000 columns; at most 1000 are accepted.",
     ),
     "yaml aliases": (
-        b"- isbn: '1'\n  title: &a [x, x, x, x, x, x, x, x, x]\n  description: [*a, *a, *a]\n",
+        b"- isbn: '1'\n  title: &a xxxxxxxxxx\n  description: *a\n",
         "books.yaml",
         "The YAML file uses an alias (*name); imports do not accept aliases.",
+    ),
+    "deeply nested json": (
+        b"[" * 100_000 + b"]" * 100_000,
+        "books.json",
+        "The file cannot be read as JSON: maximum recursion depth exceeded",
+    ),
+    "deeply nested yaml": (
+        b"[" * 100_000,
+        "books.yaml",
+        "The YAML file nests lists or mappings more than two levels deep",
     ),
     "json nested object in a cell": (
         b'[{"isbn": "1", "title": {"$where": "1"}, "author": "Ann", "price": 1}]',
@@ -321,9 +331,19 @@ def test_the_line_limit_counts_a_row_spread_over_lines(api):
     assert "Line 3 of the file is longer than 100 characters" in body["error_message"]
 
 
-def test_an_upload_over_the_limit_leaves_no_temporary_file(api, tmp_path):
+def test_an_upload_over_the_limit_leaves_no_temporary_file(api, tmp_path, monkeypatch):
     """Over 2.5 MB Django spools uploads to a temporary file; the refused one
     is removed with the request, and nothing reaches the job storage."""
+    from django.core.files.uploadhandler import TemporaryFileUploadHandler
+
+    spooled: list[str] = []
+    new_file = TemporaryFileUploadHandler.new_file
+
+    def record(self, *args, **kwargs):
+        new_file(self, *args, **kwargs)
+        spooled.append(self.file.temporary_file_path())
+
+    monkeypatch.setattr(TemporaryFileUploadHandler, "new_file", record)
     with override_settings(
         DRF_IMPORT_EXPORT_JOBS={"MAX_UPLOAD_SIZE": 3 * 1024 * 1024},
         FILE_UPLOAD_TEMP_DIR=str(tmp_path),
@@ -331,7 +351,8 @@ def test_an_upload_over_the_limit_leaves_no_temporary_file(api, tmp_path):
         response = upload(api, b"x" * (3 * 1024 * 1024 + 500_000))
         assert response.status_code == 413
         assert response.json()["code"] == "file_too_large"
-        assert list(tmp_path.iterdir()) == []
+        assert len(spooled) == 1 and spooled[0].startswith(str(tmp_path))  # it was spooled
+        assert list(tmp_path.iterdir()) == []  # and is gone
     assert stored_files() == []
     assert not ImportJob.objects.exists()
 

@@ -104,7 +104,7 @@ def test_results_are_json_fields_holding_plain_json(make_import_job, authors):
 
 def test_yaml_tags_that_build_objects_are_refused(make_import_job, tmp_path):
     marker = tmp_path / "ran"
-    payload = f"- isbn: !!python/object/apply:os.system ['touch {marker}']\n".encode()
+    payload = f"- !!python/object/apply:os.system ['touch {marker}']\n".encode()
     job = make_import_job(payload, file_format="yaml")
     job.parse_data()
     job.refresh_from_db()

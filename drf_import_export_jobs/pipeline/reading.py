@@ -330,15 +330,27 @@ def _scalar_rows(rows: Iterator[Any], headers: list[str]) -> Iterator[list[Any]]
 
 
 def _refuse_yaml_aliases(text: str) -> None:
-    """Refuse YAML aliases (``*name``): a few lines of them can expand to
-    gigabytes of cells. Scans the event stream, which never builds the data."""
+    """Refuse YAML aliases (``*name``), which can expand a few lines to
+    gigabytes of cells, and nesting deeper than rows of plain cells (a list
+    of mappings) needs, which PyYAML's scanner handles in quadratic time.
+    Scans the event stream, which never builds the data."""
     import yaml
 
+    depth = 0
     try:
         for event in yaml.parse(text, Loader=yaml.SafeLoader):
             if isinstance(event, yaml.AliasEvent):
                 raise FileParseError(
                     "The YAML file uses an alias (*name); imports do not accept aliases."
                 )
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > 2:
+                    raise FileParseError(
+                        "The YAML file nests lists or mappings more than two levels deep; "
+                        "an import needs a list of rows whose cells are plain values."
+                    )
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
     except yaml.YAMLError:
         return  # not valid YAML: reported when the file is read
