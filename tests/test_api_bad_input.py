@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import io
+import json
 import tracemalloc
 import zipfile
 from typing import Any
@@ -509,3 +510,49 @@ def test_bad_export_options_are_a_400_naming_the_field(api, payload, field, mess
     assert response.status_code == 400
     assert message in " ".join(response.json()[field]), response.json()
     assert not ExportJob.objects.exists()
+
+
+# -- request bodies -------------------------------------------------------------------------
+
+
+def test_a_deeply_nested_json_body_is_a_400(api):
+    response = api.post("/api/books/exports/", b"[" * 100_000, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json() == {"detail": "JSON parse error - the body is nested too deeply."}
+
+
+def test_a_deeply_nested_json_option_part_is_a_400(api):
+    response = upload(api, GOOD, resource_kwargs="[" * 100_000)
+    assert response.status_code == 400
+    assert (
+        "Not valid JSON: maximum recursion depth exceeded" in response.json()["resource_kwargs"][0]
+    )
+    assert stored_files() == []
+
+
+@pytest.mark.parametrize(
+    ("request_kind", "message"),
+    [
+        ("big text part", "DATA_UPLOAD_MAX_MEMORY_SIZE"),
+        ("big json body", "DATA_UPLOAD_MAX_MEMORY_SIZE"),
+        ("many fields", "DATA_UPLOAD_MAX_NUMBER_FIELDS"),
+        ("many files", "DATA_UPLOAD_MAX_NUMBER_FILES"),
+    ],
+)
+def test_a_body_django_refuses_is_a_json_400_naming_the_setting(api, request_kind, message):
+    with override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=10_000, DATA_UPLOAD_MAX_NUMBER_FILES=3):
+        if request_kind == "big text part":
+            response = upload(api, GOOD, resource_kwargs="x" * 20_000)
+        elif request_kind == "big json body":
+            body = json.dumps({"file_format": "csv", "filters": {"author__name": "x" * 20_000}})
+            response = api.post("/api/books/exports/", body, content_type="application/json")
+        elif request_kind == "many fields":
+            response = upload(api, GOOD, **{f"f{i}": "1" for i in range(1100)})
+        else:
+            files = [SimpleUploadedFile(f"b{i}.csv", GOOD) for i in range(5)]
+            response = api.post(URL, {"file": files}, format="multipart")
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert message in response.json()["detail"]
+    assert not ImportJob.objects.exists()
+    assert stored_files() == []

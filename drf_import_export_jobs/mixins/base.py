@@ -11,7 +11,7 @@ from django_filters.rest_framework import DjangoFilterBackend
 from import_export.resources import Resource
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
-from rest_framework.parsers import BaseParser, JSONParser
+from rest_framework.parsers import BaseParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -22,6 +22,7 @@ from ..api_exceptions import JobStatusConflict
 from ..conf import jobs_settings
 from ..exceptions import InvalidJobStatus
 from ..pagination import JobPagination
+from ..parsers import JobJSONParser, body_limit_error
 from ..renderers import FileRenderer
 from ..schema import JobViewSetSchema
 from ..throttling import JobActionRateThrottle
@@ -56,7 +57,7 @@ class JobViewSetMixin:
     permission_classes: Sequence[Any] = [IsAuthenticated]
     pagination_class: Any = JobPagination
     filter_backends: Sequence[Any] = [DjangoFilterBackend]
-    parser_classes: Sequence[type[BaseParser]] = [JSONParser]
+    parser_classes: Sequence[type[BaseParser]] = [JobJSONParser]
     schema = JobViewSetSchema()
     #: DRF throttle scope per action, e.g. ``{"create": "job-uploads"}``;
     #: ``None`` uses ``DRF_IMPORT_EXPORT_JOBS["THROTTLE_SCOPES"]``.
@@ -239,7 +240,9 @@ class JobViewSetMixin:
 
     def handle_exception(self, exc: Exception) -> Response:
         """Refused transitions are 409 with the current status (404 if the job
-        is gone); everything else as DRF does."""
+        is gone); a body Django refuses (too big, too many fields or files) is
+        a JSON 400 naming the Django setting; everything else as DRF does."""
+        exc = body_limit_error(exc) or exc
         if isinstance(exc, InvalidJobStatus):
             exc = (
                 JobStatusConflict.from_invalid_status(exc)
