@@ -35,7 +35,7 @@ DANGEROUS = [
     "\r=1+1",
 ]
 # Text left alone: numbers, and text not starting with a trigger character.
-HARMLESS = ["-5.00", "+12", "1=1", "a+b", "'=already quoted"]
+HARMLESS = ["-5.00", "+12", "1=1", "a+b", "'=already quoted", "#N/A"]
 
 
 @pytest.fixture
