@@ -24,6 +24,7 @@ POSITIVE_NUMBERS = (
     "MAX_ROWS",
     "MAX_COLUMNS",
     "MAX_CELL_SIZE",
+    "MAX_LINE_SIZE",
     "CHUNK_SIZE",
     "PROGRESS_EVERY_ROWS",
     "PROGRESS_EVERY_SECONDS",
@@ -126,6 +127,70 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
                 Error(
                     f"{SETTING_NAME}[{key!r}] must be a positive number, not {value!r}.",
                     id=f"{ID}.E008",
+                )
+            )
+    errors += _check_input_settings()
+    errors += _check_celery_serialization()
+    return errors
+
+
+def _check_celery_serialization() -> list[Any]:
+    """Warn when the Celery app would run pickled messages."""
+    try:
+        from .dispatch import get_celery_app
+
+        conf = get_celery_app().conf
+        accepted = {str(name).lower() for name in (conf.accept_content or ())}
+    except Exception:  # no usable app: reported by the checks above
+        return []
+    if accepted & {"pickle", "application/x-python-serialize"}:
+        return [
+            Warning(
+                "The Celery app accepts pickle messages (accept_content), so anyone who can "
+                "write to the broker can run code on the workers. The job tasks need JSON only.",
+                hint="Set CELERY_ACCEPT_CONTENT = ['json'] (accept_content of the Celery app).",
+                id=f"{ID}.W020",
+            )
+        ]
+    return []
+
+
+def _check_input_settings() -> list[Any]:
+    """TEXT_ENCODING names a codec; every THROTTLE_SCOPES scope has a rate."""
+    import codecs
+
+    from rest_framework.settings import api_settings
+
+    errors: list[Any] = []
+    encoding = jobs_settings.raw("TEXT_ENCODING")
+    try:
+        codecs.lookup(str(encoding))
+    except LookupError:
+        errors.append(
+            Error(
+                f"{SETTING_NAME}['TEXT_ENCODING'] = {encoding!r} is not a known text encoding.",
+                hint="Use a Python codec name such as 'utf-8' or 'cp1252'.",
+                id=f"{ID}.E020",
+            )
+        )
+    scopes = jobs_settings.raw("THROTTLE_SCOPES")
+    if not isinstance(scopes, dict):
+        errors.append(
+            Error(
+                f"{SETTING_NAME}['THROTTLE_SCOPES'] must be a dict of action name to scope.",
+                id=f"{ID}.E021",
+            )
+        )
+        return errors
+    rates = api_settings.DEFAULT_THROTTLE_RATES or {}
+    for action, scope in scopes.items():
+        if scope not in rates:
+            errors.append(
+                Error(
+                    f"{SETTING_NAME}['THROTTLE_SCOPES'] gives action {action!r} the scope "
+                    f"{scope!r}, which has no rate.",
+                    hint=f"Add {scope!r} to REST_FRAMEWORK['DEFAULT_THROTTLE_RATES'].",
+                    id=f"{ID}.E021",
                 )
             )
     return errors

@@ -61,6 +61,10 @@ DEFAULTS: dict[str, Any] = {
     "MAX_COLUMNS": 1000,
     # Largest size in bytes of one CSV/TSV cell.
     "MAX_CELL_SIZE": 128 * 1024,
+    # Largest size in characters of one CSV/TSV row (a line, or several lines
+    # when a quoted cell holds line breaks). Longer rows end in parse_error
+    # without being read whole into memory.
+    "MAX_LINE_SIZE": 1024 * 1024,
     # Text encoding of CSV/TSV uploads when the file has no byte order mark
     # (a UTF-8 or UTF-16 BOM always wins).
     "TEXT_ENCODING": "utf-8",
@@ -88,6 +92,12 @@ DEFAULTS: dict[str, Any] = {
     "API_ERRORS_PREVIEW": 10,
     # REST API: row errors per page of ``{p}/{id}/errors/``.
     "API_ERRORS_PAGE_SIZE": 100,
+    # REST API: DRF throttle scope per viewset action, e.g.
+    # {"create": "job-uploads", "download": "job-downloads"}; each scope needs a
+    # rate in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]. Actions not listed are
+    # not throttled by the package (the project's DEFAULT_THROTTLE_CLASSES
+    # still apply). A viewset's ``throttle_scopes`` attribute overrides this.
+    "THROTTLE_SCOPES": {},
 }
 
 # Keys whose values are dotted paths, imported on first access.

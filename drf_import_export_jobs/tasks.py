@@ -25,6 +25,8 @@ TASK_OPTIONS: dict[str, Any] = {
     "acks_late": True,
     "reject_on_worker_lost": True,
     "ignore_result": True,
+    # Arguments are a model label and an id: JSON, whatever the app's default.
+    "serializer": "json",
 }
 
 
