@@ -279,6 +279,7 @@ def closed_port() -> int:
 @pytest.fixture
 def broker_down(monkeypatch: pytest.MonkeyPatch) -> Celery:
     """A real Celery app whose broker URL points at a closed port."""
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)  # Celery prefers it to broker_url
     app = Celery("broker-down", set_as_current=False)
     app.conf.broker_url = f"amqp://guest:guest@127.0.0.1:{closed_port()}//"
     app.conf.broker_connection_timeout = 1
