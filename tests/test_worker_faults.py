@@ -46,15 +46,16 @@ def isbn(i: int) -> str:
 class KillableWorker:
     """A worker process on its own queue, started in its own process group."""
 
-    def __init__(self, queue: str, run_dir: Path) -> None:
+    def __init__(self, queue: str, run_dir: Path, **env_extra: str) -> None:
         self.queue = queue
         self.gate = run_dir / f"gate-{queue}"
-        self.gate.mkdir()
-        log = run_dir / f"{queue}.log"
+        self.gate.mkdir(exist_ok=True)
+        log = run_dir / f"{queue}-{uuid.uuid4().hex[:6]}.log"
         env = {
             **os.environ,
             "TEST_DB_NAME": str(connection.settings_dict["NAME"]),
             "DJANGO_SETTINGS_MODULE": "tests.fault_settings",
+            **env_extra,
         }
         command = [
             sys.executable,
@@ -219,3 +220,44 @@ def test_sigkill_while_exporting_keeps_no_file(
     assert "worker running the export was lost" in job.error_message
     assert not job.data_file
     assert stored_job_files() == []
+
+
+@pytest.mark.skipif(
+    not os.environ.get("CELERY_BROKER_URL", "").startswith("redis"),
+    reason="needs Redis: kombu's filesystem transport never redelivers a fetched message",
+)
+def test_redelivered_import_of_a_killed_worker_ends_the_job_and_imports_nothing(
+    killable_worker, make_import_job, ann
+):
+    """The killed worker never acknowledged the import task (acks_late): Redis
+    hands it to the next worker, which finds the job importing with a stale
+    heartbeat and ends it as lost instead of importing a second time."""
+    job = make_import_job(
+        csv_bytes(book_rows(200)),
+        resource=GATED_IMPORT,
+        resource_kwargs=killable_worker.gate_kwargs(isbn(120), gate_phase="import"),
+    )
+    wait_until(lambda: type(job).objects.get(pk=job.pk).status == "parsed", 60, "parsed")
+    job.refresh_from_db()
+    job.confirm_import()
+    killable_worker.wait_at_gate()
+    killable_worker.kill()
+    (killable_worker.gate / "release").touch()
+    second = KillableWorker(
+        killable_worker.queue, Path(os.environ["TEST_RUN_DIR"]), TEST_VISIBILITY_TIMEOUT="1"
+    )
+    try:
+        # No sweep runs here: only the redelivered task can end the job.
+        wait_until(
+            lambda: type(job).objects.get(pk=job.pk).status != "importing",
+            45,
+            "the redelivered task ended the job",
+        )
+        log = second.worker.output()
+    finally:
+        second.kill()
+    job.refresh_from_db()
+    assert job.status == "import_error", log[-3000:]
+    assert "nothing was imported" in job.error_message
+    assert "redelivered" in log and job.import_task_id in log
+    assert Book.objects.count() == 0
