@@ -412,3 +412,29 @@ def test_on_sqlite_no_beat_while_the_job_connection_holds_a_transaction(make_imp
     job = set_state(make_import_job(csv_bytes(book_rows(1))), "importing", heartbeat_age=60)
     assert connection.in_atomic_block  # the test's transaction stands in for the import's
     assert Heartbeat(job).beat() is False
+
+
+# -- errors in the middle of an import --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fail_with", "message"),
+    [("time_limit", "SoftTimeLimitExceeded"), ("database", "server closed the connection")],
+)
+def test_a_time_limit_or_database_error_mid_import_rolls_everything_back(
+    make_import_job, authors, fail_with, message
+):
+    job = make_import_job(
+        csv_bytes(book_rows(120)),
+        resource="tests.testapp.resources.FaultyBookResource",
+        resource_kwargs={"fail_key": str(9780000000000 + 110), "fail_with": fail_with},
+    )
+    deliver(parse_import_job, job, job.parse_task_id)
+    job.refresh_from_db()
+    job.confirm_import()
+    deliver(import_job_data, job, job.import_task_id)
+    job.refresh_from_db()
+    assert job.status == "import_error"
+    assert message in job.error_message + job.traceback
+    assert job.progress_current == 100  # two chunks were written before the error...
+    assert Book.objects.count() == 0  # ...and rolled back

@@ -122,3 +122,23 @@ class FileGatedExportBookResource(BookResource):
     def dehydrate_title(self, book):
         self.gate.meet(book.isbn)
         return book.title
+
+
+class FaultyBookResource(BookResource):
+    """Raises ``fail_with`` ("time_limit" or "database") in the real import,
+    at the chunk holding the ISBN ``fail_key`` (earlier chunks are written)."""
+
+    def __init__(self, fail_key="", fail_with="database", **kwargs):
+        super().__init__(**kwargs)
+        self.fail_key = fail_key
+        self.fail_with = fail_with
+
+    def import_data(self, dataset, *args, dry_run=False, **kwargs):
+        if not dry_run and self.fail_key in dataset["isbn"]:
+            from celery.exceptions import SoftTimeLimitExceeded
+            from django.db import OperationalError
+
+            if self.fail_with == "time_limit":
+                raise SoftTimeLimitExceeded()
+            raise OperationalError("server closed the connection unexpectedly")
+        return super().import_data(dataset, *args, dry_run=dry_run, **kwargs)
