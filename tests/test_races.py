@@ -30,7 +30,7 @@ pytestmark = [
 ]
 
 ROUNDS = 50
-ROWS = 20
+ROWS = 10
 
 
 class Race:
@@ -45,10 +45,12 @@ class Race:
     def delay(self, round_number: int) -> float:
         return self.work_seconds * (round_number % 10) / 8
 
-    def calibrate(self, work: Callable[[], Any]) -> None:
-        self.measure = True
-        self.run(work, lambda: None, 0)
-        self.measure = False
+    def calibrate(self, *works: Callable[[], Any]) -> None:
+        """Time the last of ``works`` (the first ones warm up imports and caches)."""
+        for work in works:
+            self.measure = True
+            self.run(work, lambda: None, 0)
+            self.measure = False
 
     def run(self, work: Callable[[], Any], cancel: Callable[[], Any], delay: float) -> Any:
         """Returns what ``cancel`` raised, if anything."""
@@ -91,17 +93,23 @@ def ann(transactional_db: Any) -> Author:
 
 
 def confirmed_import(make_import_job: Callable[..., ImportJob]) -> ImportJob:
+    """A job as ``confirm_import()`` leaves it (its dry run is not the point here)."""
     job = make_import_job(csv_bytes(book_rows(ROWS)))
-    job.parse_data()
-    job.confirm_import()
+    ImportJob.objects.filter(pk=job.pk).update(
+        status="import_confirmed", import_task_id=f"import-{job.pk}"
+    )
+    job.refresh_from_db()
     return job
 
 
 def test_cancel_racing_an_import(make_import_job, ann):
     outcomes: Counter[str] = Counter()
     race = Race()
-    first = confirmed_import(make_import_job)
-    race.calibrate(deliver(import_job_data, first, first.import_task_id))
+    warm, first = confirmed_import(make_import_job), confirmed_import(make_import_job)
+    race.calibrate(
+        deliver(import_job_data, warm, warm.import_task_id),
+        deliver(import_job_data, first, first.import_task_id),
+    )
     Book.objects.all().delete()
     for round_number in range(ROUNDS):
         job = confirmed_import(make_import_job)
@@ -131,8 +139,11 @@ def test_cancel_racing_a_dry_run(make_import_job, ann):
     lines[3] = lines[3].replace(",Ann,", ",Nobody,")  # one bad row: an error report
     outcomes: Counter[str] = Counter()
     race = Race()
-    first = make_import_job(csv_bytes(lines))
-    race.calibrate(deliver(parse_import_job, first, first.parse_task_id))
+    warm, first = make_import_job(csv_bytes(lines)), make_import_job(csv_bytes(lines))
+    race.calibrate(
+        deliver(parse_import_job, warm, warm.parse_task_id),
+        deliver(parse_import_job, first, first.parse_task_id),
+    )
     for round_number in range(ROUNDS):
         job = make_import_job(csv_bytes(lines))
         user_copy = ImportJob.objects.get(pk=job.pk)
@@ -163,8 +174,11 @@ def test_cancel_racing_an_export(make_export_job, ann):
     )
     outcomes: Counter[str] = Counter()
     race = Race()
-    first = make_export_job()
-    race.calibrate(deliver(export_job_data, first, first.export_task_id))
+    warm, first = make_export_job(), make_export_job()
+    race.calibrate(
+        deliver(export_job_data, warm, warm.export_task_id),
+        deliver(export_job_data, first, first.export_task_id),
+    )
     for round_number in range(ROUNDS):
         job = make_export_job()
         user_copy = ExportJob.objects.get(pk=job.pk)
