@@ -438,3 +438,20 @@ def test_a_time_limit_or_database_error_mid_import_rolls_everything_back(
     assert message in job.error_message + job.traceback
     assert job.progress_current == 100  # two chunks were written before the error...
     assert Book.objects.count() == 0  # ...and rolled back
+
+
+def test_deliveries_after_a_cancel_do_nothing_and_say_why(make_import_job, authors, caplog):
+    job = make_import_job(csv_bytes(book_rows(3)))
+    job.parse_data()
+    job.confirm_import()
+    job.cancel_import()
+    set_state(job, "cancelled", heartbeat_age=3600)  # its worker died after the cancel
+    with caplog.at_level(logging.INFO, logger=LOGGER):
+        deliver(parse_import_job, job, job.parse_task_id)
+        deliver(import_job_data, job, job.import_task_id)
+        report = sweep_jobs(resend_after=0)
+    job.refresh_from_db()
+    assert job.status == "cancelled" and job.import_result is None
+    assert Book.objects.count() == 0
+    assert report.lost == [] and report.resent == []
+    assert caplog.text.count("its status is 'cancelled'") == 2
