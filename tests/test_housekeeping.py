@@ -86,7 +86,11 @@ def test_purge_deletes_old_finished_jobs_with_their_files_and_nothing_else():
 
     counts = purge_jobs()
 
-    assert counts == {"drf_import_export_jobs.ImportJob": 6, "drf_import_export_jobs.ExportJob": 3}
+    assert counts == {
+        "drf_import_export_jobs.ImportJob": 6,
+        "drf_import_export_jobs.ExportJob": 3,
+        "orphan files": 0,
+    }
     kept = {(type(j).__name__, j.pk) for j in old_active + recent}
     left = {("ImportJob", pk) for pk in ImportJob.objects.values_list("pk", flat=True)}
     left |= {("ExportJob", pk) for pk in ExportJob.objects.values_list("pk", flat=True)}
@@ -117,6 +121,7 @@ def test_dry_run_and_days_and_retention_off():
     assert purge_jobs(dry_run=True) == {
         "drf_import_export_jobs.ImportJob": 0,
         "drf_import_export_jobs.ExportJob": 0,
+        "orphan files": 0,
     }
     assert purge_jobs(7, dry_run=True)["drf_import_export_jobs.ImportJob"] == 1
     assert ImportJob.objects.filter(pk=job.pk).exists()
@@ -151,6 +156,37 @@ def test_purge_task():
     import_job("input_error", 45)
     assert purge_task.apply().get()["drf_import_export_jobs.ImportJob"] == 1
     assert purge_task.apply(kwargs={"days": 0}).get()["drf_import_export_jobs.ImportJob"] == 0
+
+
+def test_purge_deletes_old_files_no_job_refers_to():
+    """A worker that died between storing a file and recording it leaves an
+    orphan; the purge removes it once its day folder is old enough."""
+    from drf_import_export_jobs.files import get_job_storage
+
+    storage = get_job_storage()
+    old_orphan = storage.save("import_export_jobs/exports/2020/01/31/lost.csv", ContentFile(b"x"))
+    old_report = storage.save(
+        "import_export_jobs/error-reports/2020/02/01/r.csv", ContentFile(b"x")
+    )
+    kept = import_job("created", 2000, report=False)  # an old upload still in use
+    ImportJob.objects.filter(pk=kept.pk).update(
+        data_file="import_export_jobs/imports/2020/01/31/u.csv"
+    )
+    in_use = storage.save("import_export_jobs/imports/2020/01/31/u.csv", ContentFile(b"x"))
+    fresh = storage.save(
+        f"import_export_jobs/exports/{timezone.now():%Y/%m/%d}/being-written.csv",
+        ContentFile(b"x"),
+    )
+    storage.save("import_export_jobs/exports/2020/13/99/not-a-day.csv", ContentFile(b"x"))
+    before = set(stored_job_files())
+
+    assert purge_jobs(dry_run=True)["orphan files"] == 2
+    assert set(stored_job_files()) == before
+    assert purge_jobs()["orphan files"] == 2
+
+    left = {Path(p).relative_to(Path(storage.path(""))).as_posix() for p in stored_job_files()}
+    assert old_orphan not in left and old_report not in left
+    assert in_use in left and fresh in left
 
 
 # -- files never outlive their job ------------------------------------------------------
