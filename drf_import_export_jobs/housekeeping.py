@@ -29,6 +29,7 @@ from django.utils import timezone
 from .conf import jobs_settings
 from .files import get_job_storage
 from .handlers import JOB_FILE_FIELDS, delete_stored_file
+from .managers import JobQuerySet
 from .swapping import get_export_job_model, get_import_job_model
 
 if TYPE_CHECKING:
@@ -46,6 +47,11 @@ ORPHAN_FILES = "orphan files"
 def job_models() -> list[type[BaseJob]]:
     """The configured import and export job models."""
     return [get_import_job_model(), get_export_job_model()]
+
+
+def _jobs(model: type[BaseJob]) -> JobQuerySet:
+    """The model's jobs with the sweep's filters, whatever its default manager."""
+    return JobQuerySet(model)
 
 
 def _label(job: BaseJob) -> str:
@@ -77,7 +83,7 @@ def sweep_jobs(stale_after: float | None = None, resend_after: float | None = No
         resend_after = jobs_settings.RESEND_PENDING_AFTER
     report = SweepReport()
     for model in job_models():
-        for job in model._base_manager.filter(pk__in=_pks(model.objects.stale(stale))):
+        for job in model._base_manager.filter(pk__in=_pks(_jobs(model).stale(stale))):
             try:
                 if job.fail_lost_worker(stale):
                     report.lost.append(_label(job))
@@ -86,7 +92,7 @@ def sweep_jobs(stale_after: float | None = None, resend_after: float | None = No
                 report.failed.append(_label(job))
         if resend_after is None:
             continue
-        waiting = model.objects.waiting_longer_than(float(resend_after))
+        waiting = _jobs(model).waiting_longer_than(float(resend_after))
         for job in model._base_manager.filter(pk__in=_pks(waiting)):
             try:
                 if job.resend_pending_task(float(resend_after)):
@@ -119,7 +125,7 @@ def purge_jobs(days: float | None = None, *, dry_run: bool = False) -> dict[str,
         return {}
     counts: dict[str, int] = {}
     for model in job_models():
-        expired = model.objects.expired(float(days))
+        expired = _jobs(model).expired(float(days))
         if dry_run:
             counts[model._meta.label] = expired.count()
             continue
@@ -135,7 +141,7 @@ def _delete_in_batches(model: type[BaseJob], days: float) -> int:
     label = model._meta.label
     deleted = 0
     while True:
-        expired = model.objects.expired(days).order_by("pk")
+        expired = _jobs(model).expired(days).order_by("pk")
         batch = list(expired.values_list("pk", flat=True)[:PURGE_BATCH_SIZE])
         if not batch:
             return deleted
