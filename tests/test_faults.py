@@ -243,14 +243,15 @@ def test_a_slow_chunk_keeps_beating(make_import_job, authors):
 
     def run() -> None:
         try:
-            with jobs_config(HEARTBEAT_SECONDS=0.05):
-                deliver(parse_import_job, job, job.parse_task_id)
+            deliver(parse_import_job, job, job.parse_task_id)
         except BaseException as exc:  # reported below
             errors.append(exc)
         finally:
             connections.close_all()
 
     worker = threading.Thread(target=run, daemon=True)
+    config = jobs_config(HEARTBEAT_SECONDS=0.05)
+    config.enable()
     worker.start()
     try:
         assert GATE.reached.wait(30), "the job never reached the gate"
@@ -262,6 +263,7 @@ def test_a_slow_chunk_keeps_beating(make_import_job, authors):
         GATE.release.set()
         worker.join(60)
         GATE.reset()
+        config.disable()
     assert not errors
     job.refresh_from_db()
     assert job.status == "parsed"
