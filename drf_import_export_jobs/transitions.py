@@ -37,9 +37,10 @@ def transition(
     """Move ``job`` to ``target`` if its stored status is in ``allowed``.
 
     ``fields`` are written in the same UPDATE and set on the instance; ``when``
-    adds a condition on the row to the same UPDATE (a stale heartbeat, say). Raises
-    :class:`InvalidJobStatus` naming the current status when the job is in
-    any other status. ``job_status_changed`` is sent once the change commits.
+    adds a condition on the row to the same UPDATE (a stale heartbeat, say).
+    Raises :class:`InvalidJobStatus` naming the current status when the job
+    is in any other status (or ``when`` does not match).
+    ``job_status_changed`` is sent once the change commits.
     """
     allowed = tuple(allowed)
     fields["updated_at"] = timezone.now()
