@@ -457,3 +457,26 @@ def test_deliveries_after_a_cancel_do_nothing_and_say_why(make_import_job, autho
     assert Book.objects.count() == 0
     assert report.lost == [] and report.resent == []
     assert caplog.text.count("its status is 'cancelled'") == 2
+
+
+def test_broker_down_at_confirm_keeps_the_job_confirmed(
+    api, user, authors, broker_down, caplog, django_capture_on_commit_callbacks
+):
+    from django.core.files.base import ContentFile
+
+    job = ImportJob(
+        resource_path="tests.testapp.resources.BookResource",
+        file_format_name="csv",
+        created_by=user,
+    )
+    job.data_file.save("upload.csv", ContentFile(csv_bytes(book_rows(2))), save=False)
+    job.save()
+    job.parse_data()
+    with caplog.at_level(logging.ERROR), django_capture_on_commit_callbacks(execute=True):
+        response = api.post(f"/api/books/imports/{job.pk}/confirm/")
+    assert response.status_code == 202, response.content
+    assert response.json()["status"] == "import_confirmed"
+    job.refresh_from_db()
+    assert job.status == "import_confirmed" and job.import_task_id
+    assert "Could not send task drf_import_export_jobs.import_job_data" in caplog.text
+    assert Book.objects.count() == 0
