@@ -17,3 +17,14 @@ if os.environ.get("TEST_VISIBILITY_TIMEOUT"):
         **_TRANSPORT,
         "visibility_timeout": float(os.environ["TEST_VISIBILITY_TIMEOUT"]),
     }
+
+# A worker started with -B runs the sweep every TEST_BEAT_SWEEP_SECONDS on its
+# own queue (the test's), as a project's beat schedule would.
+if os.environ.get("TEST_BEAT_SWEEP_SECONDS"):
+    CELERY_BEAT_SCHEDULE = {
+        "sweep-import-export-jobs": {
+            "task": "drf_import_export_jobs.sweep_jobs",
+            "schedule": float(os.environ["TEST_BEAT_SWEEP_SECONDS"]),
+            "options": {"queue": os.environ["TEST_BEAT_QUEUE"], "expires": 5},
+        }
+    }

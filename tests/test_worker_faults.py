@@ -4,9 +4,9 @@ Each test starts its own ``celery worker`` (tests.fault_settings: heartbeat
 every 0.2 s) on a queue of its own, on the test database and the configured
 broker (SQLite + kombu's filesystem transport by default; PostgreSQL and
 Redis with DATABASE_URL / CELERY_BROKER_URL). The job waits at a file gate,
-so the kill lands mid-work; then the sweep command must end the job in its
-error status within STALE_JOB_TIMEOUT plus one sweep, with nothing
-half-written.
+so the kill lands mid-work; then the sweep (the command, or the task run by
+Celery beat in a second worker) must end the job in its error status within
+STALE_JOB_TIMEOUT plus one sweep, with nothing half-written.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def isbn(i: int) -> str:
 class KillableWorker:
     """A worker process on its own queue, started in its own process group."""
 
-    def __init__(self, queue: str, run_dir: Path, **env_extra: str) -> None:
+    def __init__(self, queue: str, run_dir: Path, *options: str, **env_extra: str) -> None:
         self.queue = queue
         self.gate = run_dir / f"gate-{queue}"
         self.gate.mkdir(exist_ok=True)
@@ -72,7 +72,8 @@ class KillableWorker:
             "-Q",
             queue,
             "-n",
-            f"{queue}@%h",
+            f"{queue}-{uuid.uuid4().hex[:4]}@%h",
+            *options,
         ]
         with log.open("wb") as out:
             process = subprocess.Popen(
@@ -202,7 +203,7 @@ def test_sigkill_while_importing_leaves_no_row(killable_worker, make_import_job,
     assert Book.objects.count() == 1
 
 
-def test_sigkill_while_exporting_keeps_no_file(
+def test_sigkill_while_exporting_keeps_no_file_and_beat_runs_the_sweep(
     killable_worker, make_export_job, ann, empty_job_storage
 ):
     Book.objects.bulk_create(
@@ -216,8 +217,31 @@ def test_sigkill_while_exporting_keeps_no_file(
     assert job.status == "exporting"
     assert heartbeat_advances(job), "no heartbeat while a chunk is slow"
     killable_worker.kill()
-    assert sweep_until_ended(job, "exporting") == "export_error"
+    # A new worker with an embedded Celery beat runs the sweep task; the test
+    # only watches the row.
+    run_dir = Path(os.environ["TEST_RUN_DIR"])
+    beat = KillableWorker(
+        killable_worker.queue,
+        run_dir,
+        "-B",
+        "--schedule",
+        str(run_dir / f"beat-{killable_worker.queue}"),
+        TEST_BEAT_SWEEP_SECONDS="0.5",
+        TEST_BEAT_QUEUE=killable_worker.queue,
+    )
+    try:
+        wait_until(
+            lambda: type(job).objects.get(pk=job.pk).status != "exporting",
+            STALE + 20,
+            "the beat-scheduled sweep ended the job",
+        )
+        log = beat.worker.output()
+    finally:
+        beat.kill()
+    job.refresh_from_db()
+    assert job.status == "export_error", log[-3000:]
     assert "worker running the export was lost" in job.error_message
+    assert "drf_import_export_jobs.sweep_jobs" in log
     assert not job.data_file
     assert stored_job_files() == []
 
