@@ -211,9 +211,15 @@ SPECTACULAR_SETTINGS = {
 # -- logging --------------------------------------------------------------------
 
 # The package's INFO messages (skipped deliveries, cancelled jobs) show in the
-# worker log, through the handler Celery installs on the root logger.
+# worker log, through the handler Celery installs on the root logger. Server
+# errors (a 500 and its traceback) go to stderr also when DEBUG is off, where
+# Django's defaults would only mail them to ADMINS.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "loggers": {"drf_import_export_jobs": {"level": "INFO"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler"}},
+    "loggers": {
+        "drf_import_export_jobs": {"level": "INFO"},
+        "django.request": {"handlers": ["stderr"], "level": "ERROR", "propagate": False},
+    },
 }
