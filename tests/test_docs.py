@@ -376,6 +376,8 @@ def test_the_readme_commands_are_make_targets():
     for target in re.findall(r"^make (\w[\w-]*)", readme, re.MULTILINE):
         assert target in MAKE_TARGETS
     assert "make demo" in readme and "make test" in readme
+
+
 def test_the_guarantees_name_tests_that_exist():
     import re
 
