@@ -194,3 +194,65 @@ def _check_input_settings() -> list[Any]:
                 )
             )
     return errors
+
+
+def _number(value: Any, *, allow_none: bool = False, allow_zero: bool = False) -> bool:
+    if value is None:
+        return allow_none
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return value >= 0 if allow_zero else value > 0
+
+
+@register(Tags.compatibility)
+def check_fault_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
+    """Check the heartbeat, sweep, publish and retention settings."""
+    try:
+        raw = {key: jobs_settings.raw(key) for key in FAULT_NUMBERS}
+        policy = jobs_settings.raw("TASK_PUBLISH_RETRY_POLICY")
+    except ImproperlyConfigured:
+        return []  # reported by check_settings
+    errors: list[Any] = []
+    for key, (allow_none, allow_zero) in FAULT_NUMBERS.items():
+        if not _number(raw[key], allow_none=allow_none, allow_zero=allow_zero):
+            kind = "zero or more" if allow_zero else "a positive number"
+            errors.append(
+                Error(
+                    f"{SETTING_NAME}[{key!r}] must be {kind}"
+                    + (" or None" if allow_none else "")
+                    + f", not {raw[key]!r}.",
+                    id=f"{ID}.E030",
+                )
+            )
+    if not isinstance(policy, dict) or not _number(policy.get("max_retries"), allow_zero=True):
+        errors.append(
+            Error(
+                f"{SETTING_NAME}['TASK_PUBLISH_RETRY_POLICY'] must be a dict of Celery's "
+                f"retry_policy with a bounded 'max_retries', not {policy!r}.",
+                hint="An unbounded policy lets a job creation hang while the broker is down.",
+                id=f"{ID}.E031",
+            )
+        )
+    heartbeat, stale = raw["HEARTBEAT_SECONDS"], raw["STALE_JOB_TIMEOUT"]
+    progress = jobs_settings.raw("PROGRESS_EVERY_SECONDS")
+    if not errors and isinstance(progress, (int, float)):
+        slowest = max(float(heartbeat) or float(progress), float(progress))
+        if stale < 2 * slowest:
+            errors.append(
+                Warning(
+                    f"{SETTING_NAME}['STALE_JOB_TIMEOUT'] = {stale!r} is less than twice "
+                    f"HEARTBEAT_SECONDS / PROGRESS_EVERY_SECONDS ({slowest:g}): live jobs "
+                    "may be taken for lost.",
+                    id=f"{ID}.W030",
+                )
+            )
+    return errors
+
+
+# key -> (None allowed, zero allowed)
+FAULT_NUMBERS: dict[str, tuple[bool, bool]] = {
+    "HEARTBEAT_SECONDS": (False, True),
+    "STALE_JOB_TIMEOUT": (False, False),
+    "RESEND_PENDING_AFTER": (True, True),
+    "JOB_RETENTION_DAYS": (True, True),
+}

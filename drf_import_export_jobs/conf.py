@@ -98,6 +98,32 @@ DEFAULTS: dict[str, Any] = {
     # not throttled by the package (the project's DEFAULT_THROTTLE_CLASSES
     # still apply). A viewset's ``throttle_scopes`` attribute overrides this.
     "THROTTLE_SCOPES": {},
+    # Seconds between two heartbeats of a running job: a background thread of
+    # the task refreshes the row's ``heartbeat_at``, also while one chunk is
+    # slow. 0 turns the thread off (progress writes still beat).
+    "HEARTBEAT_SECONDS": 30,
+    # Seconds without a heartbeat after which a parsing/importing/exporting
+    # job counts as lost (its worker died): the sweep, or a redelivery of its
+    # task, ends it in parse_error/import_error/export_error. Keep it well
+    # above HEARTBEAT_SECONDS and PROGRESS_EVERY_SECONDS.
+    "STALE_JOB_TIMEOUT": 5 * 60,
+    # Seconds a job may stay created/import_confirmed before the sweep sends
+    # its task again (under the same task id, so a duplicate does nothing);
+    # covers a broker that was down when the job was created. None: never.
+    "RESEND_PENDING_AFTER": 10 * 60,
+    # Celery ``retry_policy`` used when a job task is published: bounds how
+    # long creating a job may wait for an unreachable broker before the
+    # failure is logged and the job kept for the sweep.
+    "TASK_PUBLISH_RETRY_POLICY": {
+        "max_retries": 2,
+        "interval_start": 0,
+        "interval_step": 0.5,
+        "interval_max": 1,
+    },
+    # Finished jobs (every status but created, parsing, import_confirmed,
+    # importing, exporting) whose last change is older than this many days
+    # are deleted, files included, by the purge command/task. None: never.
+    "JOB_RETENTION_DAYS": 30,
 }
 
 # Keys whose values are dotted paths, imported on first access.

@@ -376,3 +376,25 @@ def test_the_readme_commands_are_make_targets():
     for target in re.findall(r"^make (\w[\w-]*)", readme, re.MULTILINE):
         assert target in MAKE_TARGETS
     assert "make demo" in readme and "make test" in readme
+
+
+def test_the_guarantees_name_tests_that_exist():
+    import re
+
+    tests_dir = Path(__file__).resolve().parent
+    current = None
+    named = 0
+    for token in re.findall(r"`([^`]+)`", (DOCS / "guarantees.md").read_text()):
+        match = re.fullmatch(r"(test_\w+\.py)?(?:::(test_\w+)(\*)?)?", token)
+        if not match or not (match.group(1) or match.group(2)):
+            continue
+        if match.group(1):
+            current = tests_dir / match.group(1)
+            assert current.exists(), token
+        if match.group(2):
+            assert current is not None, token
+            source = current.read_text()
+            pattern = rf"def {match.group(2)}" + (r"\w*" if match.group(3) else r"\(")
+            assert re.search(pattern, source), f"{token} is not a test of {current.name}"
+            named += 1
+    assert named >= 10

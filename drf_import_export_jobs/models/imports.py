@@ -46,6 +46,11 @@ class AbstractImportJob(BaseJob):
 
     CANCELLABLE = ("created", "parsing", "import_confirmed", "importing")
     RUNNING = ("parsing", "importing")
+    PENDING = ("created", "import_confirmed")
+    LOST_WORKER = {
+        "parsing": ("parse_error", "parse_finished_at"),
+        "importing": ("import_error", "import_finished_at"),
+    }
 
     status = models.CharField(
         _("status"),
@@ -112,6 +117,14 @@ class AbstractImportJob(BaseJob):
             type(self)._base_manager.filter(pk=self.pk).update(parse_task_id=self.parse_task_id)
         dispatch.send_job_task(dispatch.PARSE_TASK, self, self.parse_task_id)
 
+    def send_pending_task(self) -> None:
+        """Send the parse task (created) or the import task (import_confirmed)
+        again, under the stored task id."""
+        if self.status == self.ImportStatus.IMPORT_CONFIRMED and self.import_task_id:
+            dispatch.send_job_task(dispatch.IMPORT_TASK, self, self.import_task_id)
+        elif self.status == self.ImportStatus.CREATED:
+            self.start_parse_data_task()
+
     # -- dry run ---------------------------------------------------------------
 
     def parse_data(self) -> None:
@@ -128,6 +141,7 @@ class AbstractImportJob(BaseJob):
             S.PARSING,
             (S.CREATED,),
             parse_started_at=timezone.now(),
+            heartbeat_at=timezone.now(),
             progress_current=0,
             error_message="",
             traceback="",
@@ -231,6 +245,7 @@ class AbstractImportJob(BaseJob):
             S.IMPORTING,
             (S.IMPORT_CONFIRMED,),
             import_started_at=timezone.now(),
+            heartbeat_at=timezone.now(),
             progress_current=0,
             error_message="",
             traceback="",

@@ -89,3 +89,56 @@ class SlowBookResource(BookResource):
 
         time.sleep(0.2)
         return super().import_data(dataset, *args, **kwargs)
+
+
+class FileGatedBookResource(BookResource):
+    """Waits at a :class:`~tests.testapp.gates.FileGate` (``gate_dir``,
+    ``gate_key``: an ISBN) before the chunk holding that ISBN, in the dry run
+    (``gate_phase="parse"``) or the import (``"import"``)."""
+
+    def __init__(self, gate_dir="", gate_key="", gate_phase="import", **kwargs):
+        from .gates import FileGate
+
+        super().__init__(**kwargs)
+        self.gate = FileGate(gate_dir, gate_key)
+        self.gate_phase = gate_phase
+
+    def import_data(self, dataset, *args, dry_run=False, **kwargs):
+        if dry_run == (self.gate_phase == "parse"):
+            for isbn in dataset["isbn"]:
+                self.gate.meet(isbn)
+        return super().import_data(dataset, *args, dry_run=dry_run, **kwargs)
+
+
+class FileGatedExportBookResource(BookResource):
+    """Waits at a file gate when exporting the book whose ISBN is ``gate_key``."""
+
+    def __init__(self, gate_dir="", gate_key="", **kwargs):
+        from .gates import FileGate
+
+        super().__init__(**kwargs)
+        self.gate = FileGate(gate_dir, gate_key)
+
+    def dehydrate_title(self, book):
+        self.gate.meet(book.isbn)
+        return book.title
+
+
+class FaultyBookResource(BookResource):
+    """Raises ``fail_with`` ("time_limit" or "database") in the real import,
+    at the chunk holding the ISBN ``fail_key`` (earlier chunks are written)."""
+
+    def __init__(self, fail_key="", fail_with="database", **kwargs):
+        super().__init__(**kwargs)
+        self.fail_key = fail_key
+        self.fail_with = fail_with
+
+    def import_data(self, dataset, *args, dry_run=False, **kwargs):
+        if not dry_run and self.fail_key in dataset["isbn"]:
+            from celery.exceptions import SoftTimeLimitExceeded
+            from django.db import OperationalError
+
+            if self.fail_with == "time_limit":
+                raise SoftTimeLimitExceeded()
+            raise OperationalError("server closed the connection unexpectedly")
+        return super().import_data(dataset, *args, dry_run=dry_run, **kwargs)
