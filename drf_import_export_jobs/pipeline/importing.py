@@ -103,7 +103,7 @@ def run_resource(
                     rollback_on_validation_errors=False,
                     **kwargs,
                 )
-            collector.add_result(result, list(numbers))
+            collector.add_result(result, list(numbers), resource)
             chunk.clear()
             numbers.clear()
         progress.advance(number - reported)
