@@ -184,7 +184,7 @@ def test_unexpected_exception_during_import_is_import_error_with_traceback(
     job.confirm_import()
     from drf_import_export_jobs.pipeline import results
 
-    def explode(self, result, numbers):
+    def explode(self, result, numbers, resource=None):
         if self.rows >= 50:
             raise RuntimeError("disk on fire")
         self.rows += len(numbers)

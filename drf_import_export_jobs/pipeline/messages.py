@@ -33,6 +33,6 @@ def describe_row_error(error: Error, resource: Any = None) -> tuple[str | None, 
             except decimal.InvalidOperation:
                 value = row[field.column_name]
                 return field.attribute or field.column_name, f"{value!r} is not a number."
-            except Exception:  # noqa: BLE001 - another field's own problem
+            except Exception:  # another field's own problem: not this error
                 continue
     return None, "A value is not a number."
