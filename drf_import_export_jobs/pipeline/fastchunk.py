@@ -1,0 +1,599 @@
+"""The bulk import path: one chunk of rows cleaned, classified and written at once.
+
+For a resource that :func:`~.fastpath.fast_import_refusal` accepts, a
+:class:`BulkImporter` gives each chunk of rows the outcome django-import-export's
+``Resource.import_data`` would give it, row by row in file order: the same
+row types (new, update, skip, invalid, error), the same messages, the same
+data written. The differences are in how:
+
+* cells go through fast converters (:mod:`.converters`), other widgets
+  through their own ``clean()``;
+* foreign keys looked up by a ``ForeignKeyWidget``, existing instances (by
+  ``import_id_fields``) and the values of unique fields are fetched with one
+  query per chunk, not per row;
+* ``full_clean()`` is reproduced without its per-row queries (foreign key
+  existence and uniqueness come from the chunk's queries and the rows
+  accepted before in the chunk);
+* new rows are written with ``bulk_create`` and changed rows with
+  ``bulk_update``. Writes of the chunk happen in order; a row that depends on
+  one written before it in the same chunk (same import id, or a unique value
+  the earlier row freed) first flushes the writes before it.
+
+When a bulk write fails with a database error, the chunk's writes are rolled
+back to a savepoint and the chunk is run through the resource's own
+``import_data`` instead, so the per-row errors are django-import-export's.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import tablib
+from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, ValidationError
+from django.core.management.color import no_style
+from django.db import DatabaseError, connections, models, transaction
+from django.db.models.fields import NOT_PROVIDED
+from import_export import fields as ie_fields
+from import_export import widgets
+from import_export.resources import ModelResource
+from import_export.results import Error, Result, RowResult
+
+from .converters import converter_for
+from .fkresolve import FkResolver
+from .sequences import forward_only_sequence_reset
+
+_NEW = RowResult.IMPORT_TYPE_NEW
+_UPDATE = RowResult.IMPORT_TYPE_UPDATE
+_SKIP = RowResult.IMPORT_TYPE_SKIP
+_ERROR = RowResult.IMPORT_TYPE_ERROR
+_INVALID = RowResult.IMPORT_TYPE_INVALID
+_MISSING = object()
+
+
+@dataclass
+class Column:
+    """How one import field's cell becomes an attribute value."""
+
+    field: ie_fields.Field
+    index: int
+    attribute: str
+    convert: Callable[[Any], Any] | None  # None: the widget's own clean(value, row=...)
+    fk: FkResolver | None = None
+
+    def clean(self, cells: list[Any], row: Callable[[], dict[str, Any]], kwargs: Any) -> Any:
+        """What ``Field.clean(row)`` returns for this cell."""
+        value = cells[self.index]
+        if self.fk is not None:
+            value = self.fk.clean(value, row, kwargs)
+        elif self.convert is not None:
+            value = self.convert(value)
+        else:
+            value = self.field.widget.clean(value, row=row(), **kwargs)
+        default = self.field.default
+        if default is not NOT_PROVIDED and (value is None or value == ""):
+            return default() if callable(default) else default
+        return value
+
+
+@dataclass
+class Entry:
+    """The state of one model row as the chunk has left it so far."""
+
+    instance: models.Model
+    token: Any
+    pending: bool = False
+
+
+@dataclass
+class ChunkState:
+    rows: dict[tuple[Any, ...], Entry] = field(default_factory=dict)
+    # unique field name -> value -> token of the row holding it
+    taken: dict[str, dict[Any, Any]] = field(default_factory=dict)
+    held: dict[Any, dict[str, Any]] = field(default_factory=dict)
+    freed: set[tuple[str, Any]] = field(default_factory=set)
+    known_fk: dict[str, set[Any]] = field(default_factory=dict)
+    creates: list[models.Model] = field(default_factory=list)
+    updates: list[models.Model] = field(default_factory=list)
+    pending: list[Entry] = field(default_factory=list)
+    explicit_pk: bool = False
+
+
+class BulkImporter:
+    """Runs chunks of one file through a resource on the bulk path.
+
+    ``headers`` is the file's header row; ``dry_run`` keeps the database
+    unchanged (nothing is written, the outcome is computed the same way).
+    """
+
+    def __init__(
+        self,
+        resource: ModelResource,
+        headers: list[str],
+        *,
+        dry_run: bool,
+        import_kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        self.resource = resource
+        self.headers = list(headers)
+        self.dry_run = dry_run
+        self.kwargs = dict(import_kwargs or {})
+        self.model: type[models.Model] = resource._meta.model
+        meta = self.model._meta
+        self.alias = resource.get_db_connection_name()
+        self.connection = connections[self.alias]
+        self.batch_size = resource._meta.batch_size or None
+        opts = resource._meta
+        self.compare = bool(opts.skip_unchanged) and not opts.skip_diff
+        self.report_skipped = opts.report_skipped
+        positions = {name: i for i, name in enumerate(self.headers)}
+        self.columns: list[Column] = []
+        self.compare_attrs: list[str] = []
+        for ie_field in resource.get_import_fields():
+            if ie_field.attribute is None:
+                continue
+            self.compare_attrs.append(self._compare_attr(ie_field.attribute))
+            if ie_field.readonly or ie_field.column_name not in positions:
+                continue
+            self.columns.append(self._column(ie_field, positions[ie_field.column_name]))
+        self.id_columns: list[Column] = []
+        self.id_attrs: list[str] = []
+        lookup = True
+        for name in resource.get_import_id_fields():
+            ie_field = resource.fields[name]
+            if ie_field.column_name not in positions:
+                lookup = False
+                break
+            same = [c for c in self.columns if c.field is ie_field]
+            self.id_columns.append(
+                same[0] if same else self._column(ie_field, positions[ie_field.column_name])
+            )
+            self.id_attrs.append(ie_field.attribute)
+        self.lookup = lookup and bool(self.id_columns)
+        self.model_fields = [f for f in meta.concrete_fields if not f.generated]
+        self.unique_fields = [f for f in meta.local_concrete_fields if f.unique]
+        self.fk_fields = {f.name: f for f in self.model_fields if f.is_relation}
+        self.custom_clean = self.model.clean is not models.Model.clean
+        self.empty_is_null = self.connection.features.interprets_empty_strings_as_nulls
+        set_attrs = {c.attribute for c in self.columns}
+        self.update_fields = [
+            f.name
+            for f in self.model_fields
+            if not f.primary_key
+            and (f.name in set_attrs or f.attname in set_attrs or getattr(f, "auto_now", False))
+        ]
+        self.auto_now = [f for f in self.model_fields if getattr(f, "auto_now", False)]
+        self.new_tokens = itertools.count()
+        self.slow_kwargs = {"dry_run": dry_run, "using_transactions": True, **self.kwargs}
+
+    # -- setup ----------------------------------------------------------------
+
+    def _compare_attr(self, attribute: str) -> str:
+        """The attribute compared for ``skip_unchanged``: a foreign key's id
+        (related instances compare equal by primary key)."""
+        try:
+            model_field = self.model._meta.get_field(attribute)
+        except Exception:
+            return attribute
+        if not model_field.is_relation:
+            return attribute
+        return str(getattr(model_field, "attname", attribute))
+
+    def _column(self, ie_field: ie_fields.Field, index: int) -> Column:
+        widget = ie_field.widget
+        column = Column(ie_field, index, str(ie_field.attribute), converter_for(widget))
+        if type(widget) is widgets.ForeignKeyWidget and not widget.use_natural_foreign_keys:
+            column.fk = FkResolver(widget)
+        return column
+
+    # -- one chunk ------------------------------------------------------------
+
+    def run_chunk(self, rows: Sequence[list[Any]], first_number: int = 1) -> Result:
+        """Process ``rows`` (cells in header order); row ``i`` of the chunk is
+        reported as number ``first_number + i`` of the chunk's Result."""
+        result = Result()
+        result.diff_headers = self.resource.get_diff_headers()
+        result.total_rows = len(rows)
+        if self.dry_run:
+            outcomes = self._outcomes(rows, first_number)
+        else:
+            try:
+                with transaction.atomic(using=self.alias):
+                    outcomes = self._outcomes(rows, first_number)
+            except DatabaseError:
+                return self._row_by_row(rows)
+        for n, ((kind, detail), cells) in enumerate(zip(outcomes, rows, strict=True)):
+            number = first_number + n
+            result.totals[kind] += 1
+            if kind == _ERROR:
+                row = self._row_dict(cells)
+                result.append_error_row(number, row, [Error(detail, row=row, number=number)])
+            elif kind == _INVALID:
+                result.append_invalid_row(number, self._row_dict(cells), detail)
+        return result
+
+    def _outcomes(self, rows: Sequence[list[Any]], first_number: int) -> list[tuple[str, Any]]:
+        """Each row's type and error; writes the chunk unless it is a dry run
+        or a row ended in error (then the chunk's writes are rolled back, as
+        ``import_data`` rolls back a dataset with errors)."""
+        state = ChunkState()
+        for column in {id(c): c for c in self.columns + self.id_columns}.values():
+            if column.fk is not None:
+                column.fk.prepare(rows, column.index)
+        cleaned_ids = self._clean_ids(rows)
+        existing = self._fetch_existing(cleaned_ids)
+        plans = [self._convert(cells, n) for n, cells in enumerate(rows, first_number)]
+        self._fetch_unique(state, plans, existing)
+        outcomes = [
+            self._row(state, key, plan, existing)
+            for key, plan in zip(cleaned_ids, plans, strict=True)
+        ]
+        if not self.dry_run:
+            if any(kind == _ERROR for kind, _ in outcomes):
+                transaction.set_rollback(True, using=self.alias)
+            else:
+                self._flush(state)
+                self._reset_sequence(state)
+        return outcomes
+
+    def _row_dict(self, cells: list[Any]) -> dict[str, Any]:
+        return OrderedDict(zip(self.headers, cells, strict=False))
+
+    def _row_by_row(self, rows: Sequence[list[Any]]) -> Result:
+        dataset = tablib.Dataset(*rows, headers=self.headers)
+        return self.resource.import_data(
+            dataset,
+            dry_run=self.dry_run,
+            raise_errors=False,
+            use_transactions=True,
+            collect_failed_rows=False,
+            rollback_on_validation_errors=False,
+            **self.kwargs,
+        )
+
+    # -- existing instances ---------------------------------------------------
+
+    def _clean_ids(self, rows: Sequence[list[Any]]) -> list[Any]:
+        """Per row: the import id values, None without lookup, or the
+        exception ``get_instance`` would raise."""
+        if not self.lookup:
+            return [None] * len(rows)
+        keys: list[Any] = []
+        for cells in rows:
+            row = _lazy_row(self.headers, cells)
+            try:
+                keys.append(tuple(c.clean(cells, row, self.slow_kwargs) for c in self.id_columns))
+            except Exception as exc:
+                keys.append(exc)
+        return keys
+
+    def _fetch_existing(self, keys: list[Any]) -> dict[tuple[Any, ...], Any]:
+        """Import id values -> the instance, or the exception ``get()`` raised."""
+        wanted = {k for k in keys if isinstance(k, tuple)}
+        found: dict[tuple[Any, ...], Any] = {}
+        if not wanted:
+            return found
+        simple = [k for k in wanted if None not in k]
+        attrs = self.id_attrs
+        queryset = self.resource.get_queryset()
+        counts: dict[tuple[Any, ...], int] = {}
+        for part in _batches(sorted({k[0] for k in simple}, key=repr), 500):
+            for obj in queryset.filter(**{f"{attrs[0]}__in": part}):
+                key = tuple(getattr(obj, a) for a in attrs)
+                counts[key] = counts.get(key, 0) + 1
+                found[key] = obj
+        odd = [k for k in wanted if None in k or counts.get(k, 1) > 1]
+        odd += [k for k in counts if k not in wanted]
+        for key in odd:
+            found.pop(key, None)
+            if key not in wanted:
+                continue
+            try:
+                found[key] = queryset.get(**dict(zip(attrs, key, strict=True)))
+            except ObjectDoesNotExist:
+                pass
+            except Exception as exc:
+                found[key] = exc
+        return found
+
+    # -- cleaning -------------------------------------------------------------
+
+    def _convert(
+        self, cells: list[Any], number: int
+    ) -> tuple[list[tuple[str, Any]], dict[str, Any], Exception | None]:
+        """``import_instance`` without the instance: the values to set, the
+        ValueError messages per attribute, or the exception that ends the row."""
+        row = _lazy_row(self.headers, cells)
+        kwargs = {**self.slow_kwargs, "row_number": number}
+        values: list[tuple[str, Any]] = []
+        errors: dict[str, Any] = {}
+        for column in self.columns:
+            try:
+                value = column.clean(cells, row, kwargs)
+            except ValueError as exc:
+                errors[column.attribute] = ValidationError(str(exc), code="invalid")
+                continue
+            except Exception as exc:
+                return values, errors, exc
+            if value is not None or column.field.saves_null_values:
+                values.append((column.attribute, value))
+        return values, errors, None
+
+    def _fetch_unique(
+        self,
+        state: ChunkState,
+        plans: list[tuple[list[tuple[str, Any]], dict[str, Any], Exception | None]],
+        existing: dict[tuple[Any, ...], Any],
+    ) -> None:
+        """Which rows hold the chunk's values of unique fields, one query per field."""
+        for model_field in self.unique_fields:
+            names = (model_field.name, model_field.attname)
+            candidates = {
+                value
+                for values, _errors, _exc in plans
+                for attr, value in values
+                if attr in names and value is not None and not isinstance(value, models.Model)
+            }
+            taken = state.taken.setdefault(model_field.name, {})
+            for obj in existing.values():
+                if isinstance(obj, models.Model):
+                    value = getattr(obj, model_field.attname)
+                    taken[value] = ("pk", obj.pk)
+                    state.held.setdefault(("pk", obj.pk), {})[model_field.name] = value
+            candidates -= set(taken)
+            manager = self.model._default_manager
+            for part in _batches(list(candidates), 500):
+                query = manager.filter(**{f"{model_field.name}__in": part})
+                for pk, value in query.values_list("pk", model_field.attname):
+                    taken[value] = ("pk", pk)
+                    state.held.setdefault(("pk", pk), {})[model_field.name] = value
+
+    # -- one row --------------------------------------------------------------
+
+    def _row(
+        self,
+        state: ChunkState,
+        key: Any,
+        plan: tuple[list[tuple[str, Any]], dict[str, Any], Exception | None],
+        existing: dict[tuple[Any, ...], Any],
+    ) -> tuple[str, Any]:
+        if isinstance(key, Exception):
+            return _ERROR, key
+        entry = state.rows.get(key) if key is not None else None
+        new = False
+        if entry is not None:
+            instance = _clone(entry.instance)
+            token = entry.token
+        else:
+            found = existing.get(key) if key is not None else None
+            if isinstance(found, Exception):
+                return _ERROR, found
+            if found is not None:
+                instance = _clone(found)
+                token = ("pk", found.pk)
+            else:
+                instance = self.model()
+                token = ("new", next(self.new_tokens))
+                new = True
+        values, errors, stop = plan
+        before = [_value(instance, a) for a in self.compare_attrs] if self.compare else None
+        for attr, value in values:
+            setattr(instance, attr, value)
+        if stop is not None:
+            return _ERROR, stop
+        if (
+            before is not None
+            and not errors
+            and all(
+                _value(instance, a) == b for a, b in zip(self.compare_attrs, before, strict=True)
+            )
+        ):
+            return _SKIP, None
+        for column in self.columns:
+            if column.fk is not None and column.attribute not in errors:
+                model_field = self.fk_fields.get(column.attribute.removesuffix("_id"))
+                if model_field is not None:
+                    state.known_fk.setdefault(model_field.name, set()).add(
+                        getattr(instance, model_field.attname)
+                    )
+        problems = self._full_clean(state, instance, token, dict(errors))
+        if problems:
+            return _INVALID, ValidationError(problems)
+        self._save(state, key, instance, token, new)
+        return (_NEW if new else _UPDATE), None
+
+    # -- full_clean without per-row queries -----------------------------------
+
+    def _full_clean(
+        self, state: ChunkState, instance: models.Model, token: Any, errors: dict[str, Any]
+    ) -> dict[str, Any]:
+        exclude = set(errors)
+        field_errors: dict[str, Any] = {}
+        for model_field in self.model_fields:
+            name = model_field.name
+            if name in exclude:
+                continue
+            raw = getattr(instance, model_field.attname)
+            if model_field.blank and raw in model_field.empty_values:
+                continue
+            try:
+                if model_field.is_relation:
+                    value = self._clean_fk(state, model_field, raw, instance)
+                else:
+                    value = model_field.clean(raw, instance)
+                setattr(instance, model_field.attname, value)
+            except ValidationError as exc:
+                field_errors[name] = exc.error_list
+        if field_errors:
+            errors = ValidationError(field_errors).update_error_dict(errors)
+        if self.custom_clean:
+            try:
+                instance.clean()
+            except ValidationError as exc:
+                errors = exc.update_error_dict(errors)
+        for name in errors:
+            if name != NON_FIELD_ERRORS:
+                exclude.add(name)
+        unique_errors: dict[str, list[Any]] = {}
+        for model_field in self.unique_fields:
+            if model_field.name in exclude:
+                continue
+            value = getattr(instance, model_field.attname)
+            if value is None or (value == "" and self.empty_is_null):
+                continue
+            if model_field.primary_key and not instance._state.adding:
+                continue
+            holder = state.taken.get(model_field.name, {}).get(value, _MISSING)
+            if holder is _MISSING:
+                holder = self._holder(model_field, value)
+                state.taken.setdefault(model_field.name, {})[value] = holder
+            if holder is not None and holder != token:
+                unique_errors.setdefault(model_field.name, []).append(
+                    instance.unique_error_message(self.model, (model_field.name,))
+                )
+        if unique_errors:
+            errors = ValidationError(unique_errors).update_error_dict(errors)
+        return errors
+
+    def _holder(self, model_field: models.Field, value: Any) -> Any:
+        pk = (
+            self.model._default_manager.filter(**{model_field.name: value})
+            .values_list("pk", flat=True)
+            .first()
+        )
+        return None if pk is None else ("pk", pk)
+
+    def _clean_fk(
+        self, state: ChunkState, model_field: Any, raw: Any, instance: models.Model
+    ) -> Any:
+        """``ForeignKey.clean`` with the existence check answered per chunk."""
+        value = model_field.to_python(raw)
+        models.Field.validate(model_field, value, instance)
+        model_field.run_validators(value)
+        if value is None or model_field.remote_field.parent_link:
+            return value
+        known = state.known_fk.setdefault(model_field.name, set())
+        if value not in known:
+            remote = model_field.remote_field
+            exists = (
+                remote.model._base_manager.using(self.alias)
+                .filter(**{remote.field_name: value})
+                .exists()
+            )
+            if not exists:
+                raise ValidationError(
+                    model_field.error_messages["invalid"],
+                    code="invalid",
+                    params={
+                        "model": remote.model._meta.verbose_name,
+                        "pk": value,
+                        "field": remote.field_name,
+                        "value": value,
+                    },
+                )
+            known.add(value)
+        return value
+
+    # -- saving ---------------------------------------------------------------
+
+    def _save(
+        self, state: ChunkState, key: Any, instance: models.Model, token: Any, new: bool
+    ) -> None:
+        held = state.held.setdefault(token, {})
+        claims = []
+        for model_field in self.unique_fields:
+            value = getattr(instance, model_field.attname)
+            claims.append((model_field.name, value))
+        entry = state.rows.get(key) if key is not None else None
+        must_flush = (entry is not None and entry.pending) or any(
+            claim in state.freed for claim in claims if claim[1] is not None
+        )
+        if must_flush and not self.dry_run:
+            self._flush(state)
+        if entry is not None and entry.instance.pk is not None and not new:
+            instance.pk = entry.instance.pk
+            instance._state.adding = False
+        for name, value in claims:
+            old = held.get(name, _MISSING)
+            taken = state.taken.setdefault(name, {})
+            if old is not _MISSING and old != value and taken.get(old) == token:
+                del taken[old]
+                state.freed.add((name, old))
+            if value is not None:
+                taken[value] = token
+            held[name] = value
+        saved = Entry(instance, token, pending=not self.dry_run)
+        if key is not None:
+            state.rows[key] = saved
+        if self.dry_run:
+            return
+        if instance._state.adding:
+            if instance.pk is not None:
+                state.explicit_pk = True
+            state.creates.append(instance)
+        else:
+            for auto in self.auto_now:
+                auto.pre_save(instance, False)
+            state.updates.append(instance)
+        state.pending.append(saved)
+
+    def _flush(self, state: ChunkState) -> None:
+        manager = self.model._base_manager.db_manager(self.alias)
+        if state.creates:
+            manager.bulk_create(state.creates, batch_size=self.batch_size)
+            for instance in state.creates:
+                instance._state.adding = False
+        if state.updates and self.update_fields:
+            manager.bulk_update(state.updates, self.update_fields, batch_size=self.batch_size)
+        for entry in state.pending:
+            entry.pending = False
+        state.creates.clear()
+        state.updates.clear()
+        state.pending.clear()
+        state.freed.clear()
+
+    def _reset_sequence(self, state: ChunkState) -> None:
+        """Move the id sequence past ids given in the file, as
+        ``ModelResource.after_import`` does (only ever forward)."""
+        if not state.explicit_pk:
+            return
+        with forward_only_sequence_reset(self.alias):
+            statements = self.connection.ops.sequence_reset_sql(no_style(), [self.model])
+            if statements:
+                with self.connection.cursor() as cursor:
+                    for sql in statements:
+                        cursor.execute(sql)
+
+
+def _clone(instance: models.Model) -> models.Model:
+    """A copy to change, as django-import-export would fetch it again."""
+    clone = copy.copy(instance)
+    clone._state = copy.copy(instance._state)
+    clone._state.fields_cache = dict(instance._state.fields_cache)
+    return clone
+
+
+def _value(instance: models.Model, attribute: str) -> Any:
+    try:
+        return getattr(instance, attribute, None)
+    except Exception:
+        return None
+
+
+def _lazy_row(headers: list[str], cells: list[Any]) -> Callable[[], dict[str, Any]]:
+    made: list[dict[str, Any]] = []
+
+    def row() -> dict[str, Any]:
+        if not made:
+            made.append(OrderedDict(zip(headers, cells, strict=False)))
+        return made[0]
+
+    return row
+
+
+def _batches(items: list[Any], size: int) -> list[list[Any]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
