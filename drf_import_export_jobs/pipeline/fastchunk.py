@@ -26,7 +26,6 @@ back to a savepoint and the chunk is run through the resource's own
 
 from __future__ import annotations
 
-import copy
 import itertools
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -34,10 +33,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import tablib
-from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.core.management.color import no_style
 from django.db import DatabaseError, connections, models, transaction
+from django.db.models.base import ModelState
 from django.db.models.fields import NOT_PROVIDED
+from django.db.models.signals import post_init, pre_init
 from import_export import fields as ie_fields
 from import_export import widgets
 from import_export.resources import ModelResource
@@ -46,6 +47,7 @@ from import_export.results import Error, Result, RowResult
 from .converters import converter_for
 from .fkresolve import FkResolver
 from .sequences import forward_only_sequence_reset
+from .validation import ChunkValidator
 
 _NEW = RowResult.IMPORT_TYPE_NEW
 _UPDATE = RowResult.IMPORT_TYPE_UPDATE
@@ -157,8 +159,10 @@ class BulkImporter:
         self.model_fields = [f for f in meta.concrete_fields if not f.generated]
         self.unique_fields = [f for f in meta.local_concrete_fields if f.unique]
         self.fk_fields = {f.name: f for f in self.model_fields if f.is_relation}
-        self.custom_clean = self.model.clean is not models.Model.clean
-        self.empty_is_null = self.connection.features.interprets_empty_strings_as_nulls
+        self.validator = ChunkValidator(
+            self.model, self.alias, self.connection.features.interprets_empty_strings_as_nulls
+        )
+        self.template = self._template()
         set_attrs = {c.attribute for c in self.columns}
         self.update_fields = [
             f.name
@@ -171,6 +175,20 @@ class BulkImporter:
         self.slow_kwargs = {"dry_run": dry_run, "using_transactions": True, **self.kwargs}
 
     # -- setup ----------------------------------------------------------------
+
+    def _template(self) -> models.Model | None:
+        """An instance to copy for new rows, when copying gives what
+        ``Model()`` would: no callable defaults, no init signal receivers."""
+        if pre_init.has_listeners(self.model) or post_init.has_listeners(self.model):
+            return None
+        if any(f.has_default() and callable(f.default) for f in self.model_fields):
+            return None
+        return self.model()
+
+    def _new_instance(self) -> models.Model:
+        if self.template is None:
+            return self.model()
+        return _clone(self.template)
 
     def _compare_attr(self, attribute: str) -> str:
         """The attribute compared for ``skip_unchanged``: a foreign key's id
@@ -346,6 +364,8 @@ class BulkImporter:
                     state.held.setdefault(("pk", obj.pk), {})[model_field.name] = value
             candidates -= set(taken)
             manager = self.model._default_manager
+            for value in candidates:
+                taken[value] = None  # free unless the query finds it
             for part in _batches(list(candidates), 500):
                 query = manager.filter(**{f"{model_field.name}__in": part})
                 for pk, value in query.values_list("pk", model_field.attname):
@@ -376,7 +396,7 @@ class BulkImporter:
                 instance = _clone(found)
                 token = ("pk", found.pk)
             else:
-                instance = self.model()
+                instance = self._new_instance()
                 token = ("new", next(self.new_tokens))
                 new = True
         values, errors, stop = plan
@@ -400,103 +420,13 @@ class BulkImporter:
                     state.known_fk.setdefault(model_field.name, set()).add(
                         getattr(instance, model_field.attname)
                     )
-        problems = self._full_clean(state, instance, token, dict(errors))
+        problems = self.validator.errors(
+            instance, token, dict(errors), state.taken, state.known_fk
+        )
         if problems:
             return _INVALID, ValidationError(problems)
         self._save(state, key, instance, token, new)
         return (_NEW if new else _UPDATE), None
-
-    # -- full_clean without per-row queries -----------------------------------
-
-    def _full_clean(
-        self, state: ChunkState, instance: models.Model, token: Any, errors: dict[str, Any]
-    ) -> dict[str, Any]:
-        exclude = set(errors)
-        field_errors: dict[str, Any] = {}
-        for model_field in self.model_fields:
-            name = model_field.name
-            if name in exclude:
-                continue
-            raw = getattr(instance, model_field.attname)
-            if model_field.blank and raw in model_field.empty_values:
-                continue
-            try:
-                if model_field.is_relation:
-                    value = self._clean_fk(state, model_field, raw, instance)
-                else:
-                    value = model_field.clean(raw, instance)
-                setattr(instance, model_field.attname, value)
-            except ValidationError as exc:
-                field_errors[name] = exc.error_list
-        if field_errors:
-            errors = ValidationError(field_errors).update_error_dict(errors)
-        if self.custom_clean:
-            try:
-                instance.clean()
-            except ValidationError as exc:
-                errors = exc.update_error_dict(errors)
-        for name in errors:
-            if name != NON_FIELD_ERRORS:
-                exclude.add(name)
-        unique_errors: dict[str, list[Any]] = {}
-        for model_field in self.unique_fields:
-            if model_field.name in exclude:
-                continue
-            value = getattr(instance, model_field.attname)
-            if value is None or (value == "" and self.empty_is_null):
-                continue
-            if model_field.primary_key and not instance._state.adding:
-                continue
-            holder = state.taken.get(model_field.name, {}).get(value, _MISSING)
-            if holder is _MISSING:
-                holder = self._holder(model_field, value)
-                state.taken.setdefault(model_field.name, {})[value] = holder
-            if holder is not None and holder != token:
-                unique_errors.setdefault(model_field.name, []).append(
-                    instance.unique_error_message(self.model, (model_field.name,))
-                )
-        if unique_errors:
-            errors = ValidationError(unique_errors).update_error_dict(errors)
-        return errors
-
-    def _holder(self, model_field: models.Field, value: Any) -> Any:
-        pk = (
-            self.model._default_manager.filter(**{model_field.name: value})
-            .values_list("pk", flat=True)
-            .first()
-        )
-        return None if pk is None else ("pk", pk)
-
-    def _clean_fk(
-        self, state: ChunkState, model_field: Any, raw: Any, instance: models.Model
-    ) -> Any:
-        """``ForeignKey.clean`` with the existence check answered per chunk."""
-        value = model_field.to_python(raw)
-        models.Field.validate(model_field, value, instance)
-        model_field.run_validators(value)
-        if value is None or model_field.remote_field.parent_link:
-            return value
-        known = state.known_fk.setdefault(model_field.name, set())
-        if value not in known:
-            remote = model_field.remote_field
-            exists = (
-                remote.model._base_manager.using(self.alias)
-                .filter(**{remote.field_name: value})
-                .exists()
-            )
-            if not exists:
-                raise ValidationError(
-                    model_field.error_messages["invalid"],
-                    code="invalid",
-                    params={
-                        "model": remote.model._meta.verbose_name,
-                        "pk": value,
-                        "field": remote.field_name,
-                        "value": value,
-                    },
-                )
-            known.add(value)
-        return value
 
     # -- saving ---------------------------------------------------------------
 
@@ -571,9 +501,13 @@ class BulkImporter:
 
 def _clone(instance: models.Model) -> models.Model:
     """A copy to change, as django-import-export would fetch it again."""
-    clone = copy.copy(instance)
-    clone._state = copy.copy(instance._state)
-    clone._state.fields_cache = dict(instance._state.fields_cache)
+    clone = instance.__class__.__new__(instance.__class__)
+    clone.__dict__.update(instance.__dict__)
+    state = ModelState()
+    state.db = instance._state.db
+    state.adding = instance._state.adding
+    state.fields_cache = dict(instance._state.fields_cache)
+    clone._state = state
     return clone
 
 
