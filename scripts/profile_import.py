@@ -135,13 +135,17 @@ def job_flow(path: Path, profile: bool) -> int:
     job.save()
 
     def run() -> None:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         job.parse_data()
-        parsed = time.perf_counter()
+        parsed, parsed_cpu = time.perf_counter(), time.process_time()
         job.confirm_import()
         job.import_data()
         if os.environ.get("STEPS"):
-            print(f"parse {parsed - start:.2f}s import {time.perf_counter() - parsed:.2f}s")
+            print(
+                f"parse {parsed - start:.2f}s (cpu {parsed_cpu - cpu:.2f}s) "
+                f"import {time.perf_counter() - parsed:.2f}s "
+                f"(cpu {time.process_time() - parsed_cpu:.2f}s)"
+            )
 
     if profile:
         import cProfile
@@ -162,9 +166,11 @@ def job_flow(path: Path, profile: bool) -> int:
 def measure(rows: int, scenario: str, mode: str, profile: bool) -> None:
     setup_django()
     path = prepare(rows, scenario)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     done = raw_loop(path, scenario) if mode == "raw" else job_flow(path, profile)
     elapsed = time.perf_counter() - start
+    if os.environ.get("STEPS"):
+        print(f"{mode} cpu {time.process_time() - cpu:.2f}s")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"{rows:>8} {scenario:<7} {mode:<5} {done / elapsed:>10.0f} rows/s {peak:>7.0f} MB")
 

@@ -36,6 +36,10 @@ def _plain_separators() -> bool:
     return get_format("DECIMAL_SEPARATOR") == "." and not settings.USE_THOUSAND_SEPARATOR
 
 
+def _same(value: Any) -> Any:
+    return value
+
+
 def _char(widget: widgets.CharWidget) -> Converter:
     slow = widget.clean
 
@@ -153,6 +157,8 @@ def converter_for(widget: widgets.Widget) -> Converter | None:
     """A fast converter for ``widget``, or None when only its own ``clean()``
     gives the right result (custom widgets and subclasses)."""
     kind = type(widget)
+    if kind is widgets.Widget:  # its clean() returns the cell as it is
+        return _same
     if kind is widgets.CharWidget:
         return _char(widget)  # type: ignore[arg-type]
     if kind is widgets.IntegerWidget:

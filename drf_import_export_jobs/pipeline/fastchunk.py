@@ -44,6 +44,7 @@ from import_export import widgets
 from import_export.resources import ModelResource
 from import_export.results import Error, Result, RowResult
 
+from .bulkwrite import update_rows
 from .converters import converter_for
 from .fkresolve import FkResolver
 from .sequences import forward_only_sequence_reset
@@ -68,14 +69,15 @@ class Column:
     fk: FkResolver | None = None
 
     def clean(self, cells: list[Any], row: Callable[[], dict[str, Any]], kwargs: Any) -> Any:
-        """What ``Field.clean(row)`` returns for this cell."""
+        """What ``Field.clean(row)`` returns for this cell; ``kwargs()`` gives
+        the keyword arguments widgets get."""
         value = cells[self.index]
-        if self.fk is not None:
-            value = self.fk.clean(value, row, kwargs)
-        elif self.convert is not None:
+        if self.convert is not None:
             value = self.convert(value)
+        elif self.fk is not None:
+            value = self.fk.clean(value, row, kwargs)
         else:
-            value = self.field.widget.clean(value, row=row(), **kwargs)
+            value = self.field.widget.clean(value, row=row(), **kwargs())
         default = self.field.default
         if default is not NOT_PROVIDED and (value is None or value == ""):
             return default() if callable(default) else default
@@ -163,6 +165,14 @@ class BulkImporter:
             self.model, self.alias, self.connection.features.interprets_empty_strings_as_nulls
         )
         self.template = self._template()
+        self.plain_attrs = frozenset(
+            f.attname for f in self.model_fields if not f.is_relation and f.attname == f.name
+        )
+        self.fk_columns = [
+            (c.attribute, meta.get_field(c.attribute))
+            for c in self.columns
+            if c.fk is not None and meta.get_field(c.attribute).is_relation
+        ]
         set_attrs = {c.attribute for c in self.columns}
         self.update_fields = [
             f.name
@@ -191,14 +201,9 @@ class BulkImporter:
         return _clone(self.template)
 
     def _compare_attr(self, attribute: str) -> str:
-        """The attribute compared for ``skip_unchanged``: a foreign key's id
-        (related instances compare equal by primary key)."""
-        try:
-            model_field = self.model._meta.get_field(attribute)
-        except Exception:
-            return attribute
-        if not model_field.is_relation:
-            return attribute
+        """The attribute compared for ``skip_unchanged``: the model field's
+        attname (related instances compare equal by primary key)."""
+        model_field = self.model._meta.get_field(attribute)  # a name or an attname
         return str(getattr(model_field, "attname", attribute))
 
     def _column(self, ie_field: ie_fields.Field, index: int) -> Column:
@@ -206,6 +211,7 @@ class BulkImporter:
         column = Column(ie_field, index, str(ie_field.attribute), converter_for(widget))
         if type(widget) is widgets.ForeignKeyWidget and not widget.use_natural_foreign_keys:
             column.fk = FkResolver(widget)
+            column.convert = None
         return column
 
     # -- one chunk ------------------------------------------------------------
@@ -245,7 +251,7 @@ class BulkImporter:
         cleaned_ids = self._clean_ids(rows)
         existing = self._fetch_existing(cleaned_ids)
         plans = [self._convert(cells, n) for n, cells in enumerate(rows, first_number)]
-        self._fetch_unique(state, plans, existing)
+        self._fetch_unique(state, plans, existing, cleaned_ids)
         outcomes = [
             self._row(state, key, plan, existing)
             for key, plan in zip(cleaned_ids, plans, strict=True)
@@ -284,7 +290,9 @@ class BulkImporter:
         for cells in rows:
             row = _lazy_row(self.headers, cells)
             try:
-                keys.append(tuple(c.clean(cells, row, self.slow_kwargs) for c in self.id_columns))
+                keys.append(
+                    tuple(c.clean(cells, row, lambda: self.slow_kwargs) for c in self.id_columns)
+                )
             except Exception as exc:
                 keys.append(exc)
         return keys
@@ -326,7 +334,10 @@ class BulkImporter:
         """``import_instance`` without the instance: the values to set, the
         ValueError messages per attribute, or the exception that ends the row."""
         row = _lazy_row(self.headers, cells)
-        kwargs = {**self.slow_kwargs, "row_number": number}
+
+        def kwargs() -> dict[str, Any]:
+            return {**self.slow_kwargs, "row_number": number}
+
         values: list[tuple[str, Any]] = []
         errors: dict[str, Any] = {}
         for column in self.columns:
@@ -346,9 +357,21 @@ class BulkImporter:
         state: ChunkState,
         plans: list[tuple[list[tuple[str, Any]], dict[str, Any], Exception | None]],
         existing: dict[tuple[Any, ...], Any],
+        keys: list[Any],
     ) -> None:
         """Which rows hold the chunk's values of unique fields, one query per field."""
         for model_field in self.unique_fields:
+            taken = state.taken.setdefault(model_field.name, {})
+            for obj in existing.values():
+                if isinstance(obj, models.Model):
+                    value = getattr(obj, model_field.attname)
+                    taken[value] = ("pk", obj.pk)
+                    state.held.setdefault(("pk", obj.pk), {})[model_field.name] = value
+            if self._unique_by_lookup(model_field):
+                for key in keys:
+                    if isinstance(key, tuple) and key[0] not in taken:
+                        taken[key[0]] = None
+                continue
             names = (model_field.name, model_field.attname)
             candidates = {
                 value
@@ -356,12 +379,6 @@ class BulkImporter:
                 for attr, value in values
                 if attr in names and value is not None and not isinstance(value, models.Model)
             }
-            taken = state.taken.setdefault(model_field.name, {})
-            for obj in existing.values():
-                if isinstance(obj, models.Model):
-                    value = getattr(obj, model_field.attname)
-                    taken[value] = ("pk", obj.pk)
-                    state.held.setdefault(("pk", obj.pk), {})[model_field.name] = value
             candidates -= set(taken)
             manager = self.model._default_manager
             for value in candidates:
@@ -371,6 +388,17 @@ class BulkImporter:
                 for pk, value in query.values_list("pk", model_field.attname):
                     taken[value] = ("pk", pk)
                     state.held.setdefault(("pk", pk), {})[model_field.name] = value
+
+    def _unique_by_lookup(self, model_field: Any) -> bool:
+        """Whether the existing-instance query already answered which rows
+        hold the values of ``model_field`` (the single import id field, looked
+        up in all rows of the default manager)."""
+        return (
+            self.lookup
+            and self.id_attrs == [model_field.name]
+            and type(self.resource).get_queryset is ModelResource.get_queryset
+            and self.model._default_manager is getattr(self.model, "objects", None)
+        )
 
     # -- one row --------------------------------------------------------------
 
@@ -400,26 +428,26 @@ class BulkImporter:
                 token = ("new", next(self.new_tokens))
                 new = True
         values, errors, stop = plan
-        before = [_value(instance, a) for a in self.compare_attrs] if self.compare else None
+        data = instance.__dict__
+        compare = self.compare_attrs
+        before = [data.get(a) for a in compare] if self.compare else None
+        plain = self.plain_attrs
         for attr, value in values:
-            setattr(instance, attr, value)
+            if attr in plain:
+                data[attr] = value
+            else:
+                setattr(instance, attr, value)
         if stop is not None:
             return _ERROR, stop
         if (
             before is not None
             and not errors
-            and all(
-                _value(instance, a) == b for a, b in zip(self.compare_attrs, before, strict=True)
-            )
+            and all(data.get(a) == b for a, b in zip(compare, before, strict=True))
         ):
             return _SKIP, None
-        for column in self.columns:
-            if column.fk is not None and column.attribute not in errors:
-                model_field = self.fk_fields.get(column.attribute.removesuffix("_id"))
-                if model_field is not None:
-                    state.known_fk.setdefault(model_field.name, set()).add(
-                        getattr(instance, model_field.attname)
-                    )
+        for attribute, model_field in self.fk_columns:
+            if attribute not in errors:
+                state.known_fk.setdefault(model_field.name, set()).add(data[model_field.attname])
         problems = self.validator.errors(
             instance, token, dict(errors), state.taken, state.known_fk
         )
@@ -477,8 +505,8 @@ class BulkImporter:
             manager.bulk_create(state.creates, batch_size=self.batch_size)
             for instance in state.creates:
                 instance._state.adding = False
-        if state.updates and self.update_fields:
-            manager.bulk_update(state.updates, self.update_fields, batch_size=self.batch_size)
+        if state.updates:
+            update_rows(self.model, state.updates, self.update_fields, self.alias, self.batch_size)
         for entry in state.pending:
             entry.pending = False
         state.creates.clear()
@@ -509,13 +537,6 @@ def _clone(instance: models.Model) -> models.Model:
     state.fields_cache = dict(instance._state.fields_cache)
     clone._state = state
     return clone
-
-
-def _value(instance: models.Model, attribute: str) -> Any:
-    try:
-        return getattr(instance, attribute, None)
-    except Exception:
-        return None
 
 
 def _lazy_row(headers: list[str], cells: list[Any]) -> Callable[[], dict[str, Any]]:

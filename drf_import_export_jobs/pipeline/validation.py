@@ -24,6 +24,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 
 Check = Callable[[Any], bool]
@@ -51,17 +52,51 @@ _TYPES: dict[str, type] = {
 MISSING = object()
 
 
+def _limits(validators: list[Any]) -> tuple[Any, Any, Any, list[Any]]:
+    """Split the plain length and range validators (checked inline) from the
+    others (called)."""
+    longest = low = high = None
+    others = []
+    for validator in validators:
+        limit = getattr(validator, "limit_value", None)
+        if callable(limit) or limit is None:
+            others.append(validator)
+        elif type(validator) is MaxLengthValidator:
+            longest = limit if longest is None else min(longest, limit)
+        elif type(validator) is MinValueValidator:
+            low = limit if low is None else max(low, limit)
+        elif type(validator) is MaxValueValidator:
+            high = limit if high is None else min(high, limit)
+        else:
+            others.append(validator)
+    return longest, low, high, others
+
+
 def field_check(model_field: models.Field) -> Check | None:
     """A test that ``Field.clean(value)`` would return ``value`` unchanged, or
     None when only ``Field.clean()`` can tell."""
     kind = _TYPES.get(model_field.get_internal_type())
     if kind is None or model_field.choices or not model_field.editable or model_field.is_relation:
         return None
-    validators = list(model_field.validators)
+    longest, low, high, validators = _limits(list(model_field.validators))
     aware = bool(settings.USE_TZ)
+    if kind is str and not validators:
+        if longest is None:
+            return lambda value: type(value) is str and value != ""
+        return lambda value: type(value) is str and value != "" and len(value) <= longest
+    if kind is int and not validators and longest is None:
+        lowest = float("-inf") if low is None else low
+        highest = float("inf") if high is None else high
+        return lambda value: type(value) is int and lowest <= value <= highest
+    if kind in (bool, dt.date) and not validators and longest is low is high is None:
+        return lambda value: type(value) is kind
 
     def check(value: Any) -> bool:
         if type(value) is not kind or value == "":
+            return False
+        if longest is not None and len(value) > longest:  # type: ignore[arg-type]
+            return False
+        if (low is not None and value < low) or (high is not None and value > high):
             return False
         if kind is Decimal and not value.is_finite():  # type: ignore[attr-defined]
             return False
@@ -102,11 +137,16 @@ class ChunkValidator:
         the token of the row holding them; ``known_fk`` the ids known to exist.
         """
         exclude = set(errors)
+        data = instance.__dict__
         field_errors: dict[str, Any] = {}
         for model_field, check in self.fields:
             if model_field.name in exclude:
                 continue
-            raw = getattr(instance, model_field.attname)
+            raw = (
+                data[model_field.attname]
+                if model_field.attname in data
+                else getattr(instance, model_field.attname)
+            )
             if model_field.blank and raw in model_field.empty_values:
                 continue
             if check is not None and check(raw):

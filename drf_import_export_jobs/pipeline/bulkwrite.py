@@ -1,0 +1,80 @@
+"""Writing changed rows of the bulk import path with one statement per batch.
+
+Django's ``bulk_update`` builds a ``CASE WHEN pk = ... THEN ...`` expression
+per field and row, which costs more in Python and in the database than
+writing the rows one by one once batches grow. :func:`update_rows` sends one
+``UPDATE ... FROM (VALUES ...)`` statement per batch instead, on PostgreSQL
+and on SQLite 3.33 or later, with each value prepared by its field as
+``save()`` prepares it (``get_db_prep_save``). Other backends use
+``bulk_update``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import connections, models
+
+# Bound parameters per statement, under the backends' limits
+# (PostgreSQL 65535, SQLite 32766).
+MAX_PARAMETERS = 30_000
+
+
+def _supports_update_from(vendor: str, connection: object) -> bool:
+    if vendor == "postgresql":
+        return True
+    if vendor == "sqlite":
+        version = getattr(getattr(connection, "Database", None), "sqlite_version_info", (0,))
+        return tuple(version) >= (3, 33)
+    return False
+
+
+def update_rows(
+    model: type[models.Model],
+    instances: Sequence[models.Model],
+    field_names: Sequence[str],
+    alias: str,
+    batch_size: int | None = None,
+) -> None:
+    """Write ``field_names`` of ``instances`` (saved rows, by primary key)."""
+    if not instances or not field_names:
+        return
+    connection = connections[alias]
+    if not _supports_update_from(connection.vendor, connection):
+        model._base_manager.db_manager(alias).bulk_update(
+            instances, list(field_names), batch_size=batch_size
+        )
+        return
+    meta = model._meta
+    fields: list[Any] = [meta.get_field(name) for name in field_names]
+    columns: list[Any] = [meta.pk, *fields]
+    qn = connection.ops.quote_name
+    postgres = connection.vendor == "postgresql"
+
+    def placeholder(field: models.Field) -> str:
+        return f"%s::{field.cast_db_type(connection)}" if postgres else "%s"
+
+    row_sql = "(" + ", ".join(placeholder(f) for f in columns) + ")"
+    names = ", ".join(qn(f"c{i}") for i in range(len(columns)))
+    assignments = ", ".join(
+        f"{qn(f.column)} = v.{qn(f'c{i}')}" for i, f in enumerate(columns) if i
+    )
+    table = qn(str(meta.db_table))
+    per_statement = max(1, MAX_PARAMETERS // len(columns))
+    if batch_size:
+        per_statement = min(per_statement, batch_size)
+    with connection.cursor() as cursor:
+        for start in range(0, len(instances), per_statement):
+            batch = instances[start : start + per_statement]
+            params: list[Any] = []
+            for instance in batch:
+                for field in columns:
+                    value = getattr(instance, field.attname)
+                    params.append(field.get_db_prep_save(value, connection))
+            sql = (
+                f"WITH v ({names}) AS (VALUES {', '.join([row_sql] * len(batch))}) "
+                f"UPDATE {table} SET {assignments} FROM v "
+                f"WHERE {table}.{qn(columns[0].column)} = v.{qn('c0')}"
+            )
+            cursor.execute(sql, params)
