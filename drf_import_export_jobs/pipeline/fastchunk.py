@@ -44,7 +44,7 @@ from import_export import widgets
 from import_export.resources import ModelResource
 from import_export.results import Error, Result, RowResult
 
-from .bulkwrite import update_rows
+from .bulkwrite import insert_rows, update_rows
 from .converters import converter_for
 from .fkresolve import FkResolver
 from .sequences import forward_only_sequence_reset
@@ -260,7 +260,7 @@ class BulkImporter:
             if any(kind == _ERROR for kind, _ in outcomes):
                 transaction.set_rollback(True, using=self.alias)
             else:
-                self._flush(state)
+                self._flush(state, last=True)
                 self._reset_sequence(state)
         return outcomes
 
@@ -499,9 +499,13 @@ class BulkImporter:
             state.updates.append(instance)
         state.pending.append(saved)
 
-    def _flush(self, state: ChunkState) -> None:
-        manager = self.model._base_manager.db_manager(self.alias)
-        if state.creates:
+    def _flush(self, state: ChunkState, last: bool = False) -> None:
+        """Write the pending rows. Before the chunk's ``last`` flush, later rows
+        may need the new rows' primary keys, so only ``bulk_create`` will do."""
+        if state.creates and last:
+            insert_rows(self.model, state.creates, self.alias, self.batch_size)
+        elif state.creates:
+            manager = self.model._base_manager.db_manager(self.alias)
             manager.bulk_create(state.creates, batch_size=self.batch_size)
             for instance in state.creates:
                 instance._state.adding = False
