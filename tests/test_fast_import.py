@@ -342,3 +342,80 @@ def test_a_job_imports_new_rows_then_updates(authors: Any, make_import_job: Any)
     assert set(Book.objects.values_list("title", flat=True)) == {"Again"}
     job = run_job(make_import_job, changed)
     assert job.import_result["totals"]["skip"] == 120
+
+
+# -- the import replays the dry run's records ------------------------------------
+
+
+@pytest.fixture
+def replays(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the chunks an import writes from the dry run's records."""
+    calls: list[int] = []
+    original = BulkImporter._replay
+
+    def counting(self: BulkImporter, state: Any, record: dict[str, Any]) -> Any:
+        calls.append(record["rows"])
+        return original(self, state, record)
+
+    monkeypatch.setattr(BulkImporter, "_replay", counting)
+    return calls
+
+
+def staged_exists(job: Any) -> bool:
+    from drf_import_export_jobs.files import staged_name
+
+    return bool(job.data_file.storage.exists(staged_name(job.data_file.name)))
+
+
+def test_the_import_writes_what_the_dry_run_recorded(
+    authors: Any, make_import_job: Any, replays: list[int]
+) -> None:
+    job = make_import_job(csv_bytes(book_rows(120)), resource=CLEAN_RESOURCE)
+    job.parse_data()
+    assert staged_exists(job)
+    job.confirm_import()
+    job.import_data()
+    job.refresh_from_db()
+    assert job.status == "imported", job.error_message
+    assert replays == [50, 50, 20]
+    assert Book.objects.count() == 120
+    assert not staged_exists(job)
+
+
+def test_changes_after_the_dry_run_are_seen_by_the_import(
+    authors: Any, make_import_job: Any, replays: list[int]
+) -> None:
+    lines = book_rows(120)
+    job = make_import_job(csv_bytes(lines), resource=CLEAN_RESOURCE)
+    job.parse_data()
+    job.refresh_from_db()
+    assert job.parse_result["totals"]["new"] == 120
+    # Meanwhile, books 50-59 (chunk 2) appear, one of them with another title.
+    existing_books(60)
+    Book.objects.filter(isbn__in=[line.split(",")[0] for line in lines[:50]]).delete()
+    Book.objects.filter(isbn=lines[55].split(",")[0]).update(title="Meanwhile")
+    job.confirm_import()
+    job.import_data()
+    job.refresh_from_db()
+    assert job.status == "imported", job.error_message
+    assert replays == [50, 20]  # the first and last chunks read what the dry run read
+    totals = job.import_result["totals"]
+    assert (totals["new"], totals["update"], totals["skip"]) == (110, 1, 9)
+    assert Book.objects.get(isbn=lines[55].split(",")[0]).title == "Title 55"
+
+
+def test_deleting_a_parsed_job_deletes_its_staged_results(
+    authors: Any, make_import_job: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    job = make_import_job(csv_bytes(book_rows(10)), resource=CLEAN_RESOURCE)
+    job.parse_data()
+    assert staged_exists(job)
+    with django_capture_on_commit_callbacks(execute=True):
+        job.delete()
+    assert not staged_exists(job)
+
+
+def test_row_by_row_dry_runs_leave_no_staged_results(authors: Any, make_import_job: Any) -> None:
+    job = make_import_job(csv_bytes(book_rows(10)))
+    job.parse_data()
+    assert not staged_exists(job)

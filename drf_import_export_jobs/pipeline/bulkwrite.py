@@ -1,12 +1,13 @@
-"""Writing changed rows of the bulk import path with one statement per batch.
+"""Writing the rows of the bulk import path with few statements.
 
 Django's ``bulk_update`` builds a ``CASE WHEN pk = ... THEN ...`` expression
 per field and row, which costs more in Python and in the database than
 writing the rows one by one once batches grow. :func:`update_rows` sends one
-``UPDATE ... FROM (VALUES ...)`` statement per batch instead, on PostgreSQL
-and on SQLite 3.33 or later, with each value prepared by its field as
-``save()`` prepares it (``get_db_prep_save``). Other backends use
-``bulk_update``.
+``UPDATE ... FROM`` statement per batch instead: on PostgreSQL with one array
+parameter per column, on SQLite 3.33 or later with a ``VALUES`` list; each
+value is prepared by its field as ``save()`` prepares it
+(``get_db_prep_save``). Other backends use ``bulk_update``.
+:func:`insert_rows` writes new rows with PostgreSQL's ``COPY``.
 """
 
 from __future__ import annotations
@@ -64,6 +65,9 @@ def update_rows(
     per_statement = max(1, MAX_PARAMETERS // len(columns))
     if batch_size:
         per_statement = min(per_statement, batch_size)
+    if postgres:
+        _update_by_arrays(connection, meta, columns, instances, batch_size)
+        return
     with connection.cursor() as cursor:
         for start in range(0, len(instances), per_statement):
             batch = instances[start : start + per_statement]
@@ -77,6 +81,39 @@ def update_rows(
                 f"UPDATE {table} SET {assignments} FROM v "
                 f"WHERE {table}.{qn(columns[0].column)} = v.{qn('c0')}"
             )
+            cursor.execute(sql, params)
+
+
+def _update_by_arrays(
+    connection: Any,
+    meta: Any,
+    columns: list[Any],
+    instances: Sequence[models.Model],
+    batch_size: int | None,
+) -> None:
+    """PostgreSQL: one array parameter per column, unnested into rows (a
+    short statement, whatever the number of rows)."""
+    qn = connection.ops.quote_name
+    table = qn(str(meta.db_table))
+    arrays = ", ".join(
+        f"unnest(%s::{f.cast_db_type(connection)}[]) AS {qn(f'c{i}')}"
+        for i, f in enumerate(columns)
+    )
+    assignments = ", ".join(
+        f"{qn(f.column)} = v.{qn(f'c{i}')}" for i, f in enumerate(columns) if i
+    )
+    sql = (
+        f"UPDATE {table} SET {assignments} FROM (SELECT {arrays}) AS v "
+        f"WHERE {table}.{qn(columns[0].column)} = v.{qn('c0')}"
+    )
+    size = batch_size or 5000
+    with connection.cursor() as cursor:
+        for start in range(0, len(instances), size):
+            batch = instances[start : start + size]
+            params = [
+                [f.get_db_prep_save(getattr(i, f.attname), connection) for i in batch]
+                for f in columns
+            ]
             cursor.execute(sql, params)
 
 

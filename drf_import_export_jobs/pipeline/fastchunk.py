@@ -44,10 +44,12 @@ from import_export import widgets
 from import_export.resources import ModelResource
 from import_export.results import Error, Result, RowResult
 
+from . import stagechunk as stage
 from .bulkwrite import insert_rows, update_rows
 from .converters import converter_for
 from .fkresolve import FkResolver
 from .sequences import forward_only_sequence_reset
+from .staging import StageReader, StageWriter
 from .validation import ChunkValidator
 
 _NEW = RowResult.IMPORT_TYPE_NEW
@@ -105,6 +107,8 @@ class ChunkState:
     updates: list[models.Model] = field(default_factory=list)
     pending: list[Entry] = field(default_factory=list)
     explicit_pk: bool = False
+    pure: bool = True  # the outcome depends only on the file and the chunk's reads
+    unique_reads: dict[str, tuple[list[Any], list[tuple[Any, Any]]]] = field(default_factory=dict)
 
 
 class BulkImporter:
@@ -159,21 +163,36 @@ class BulkImporter:
             self.id_attrs.append(ie_field.attribute)
         self.lookup = lookup and bool(self.id_columns)
         self.model_fields = [f for f in meta.concrete_fields if not f.generated]
-        self.unique_fields = [f for f in meta.local_concrete_fields if f.unique]
+        set_attrs = {c.attribute for c in self.columns}
+        # The primary key only needs checking when the file gives it.
+        self.unique_fields = [
+            f
+            for f in meta.local_concrete_fields
+            if f.unique and (not f.primary_key or {f.name, f.attname} & set_attrs)
+        ]
         self.fk_fields = {f.name: f for f in self.model_fields if f.is_relation}
         self.validator = ChunkValidator(
-            self.model, self.alias, self.connection.features.interprets_empty_strings_as_nulls
+            self.model,
+            self.alias,
+            self.connection.features.interprets_empty_strings_as_nulls,
+            self.unique_fields,
         )
         self.template = self._template()
         self.plain_attrs = frozenset(
             f.attname for f in self.model_fields if not f.is_relation and f.attname == f.name
         )
+        # ForeignKey attributes set without the descriptor, on one database.
+        self.direct_fk: dict[str, tuple[Any, str, str, str]] = {}
+        if len(connections.databases) == 1:
+            for f in self.model_fields:
+                if type(f) is models.ForeignKey and f.name in set_attrs:
+                    target = f.target_field.attname
+                    self.direct_fk[f.name] = (f.related_model, f.attname, target, f.name)
         self.fk_columns = [
             (c.attribute, meta.get_field(c.attribute))
             for c in self.columns
             if c.fk is not None and meta.get_field(c.attribute).is_relation
         ]
-        set_attrs = {c.attribute for c in self.columns}
         self.update_fields = [
             f.name
             for f in self.model_fields
@@ -182,6 +201,12 @@ class BulkImporter:
         ]
         self.auto_now = [f for f in self.model_fields if getattr(f, "auto_now", False)]
         self.new_tokens = itertools.count()
+        self.stage_writer: StageWriter | None = None
+        self.stage_reader: StageReader | None = None
+        # Widgets without a converter may read the database per row.
+        self.stageable = not self.validator.custom_clean and all(
+            c.convert is not None or c.fk is not None for c in self.columns
+        )
         self.slow_kwargs = {"dry_run": dry_run, "using_transactions": True, **self.kwargs}
 
     # -- setup ----------------------------------------------------------------
@@ -250,12 +275,25 @@ class BulkImporter:
                 column.fk.prepare(rows, column.index)
         cleaned_ids = self._clean_ids(rows)
         existing = self._fetch_existing(cleaned_ids)
+        if self.stage_reader is not None:
+            record = self.stage_reader.next_record()
+            if (
+                record is not None
+                and record.get("rows") == len(rows)
+                and self._replayable(record, existing)
+            ):
+                return self._replay(state, record)
+        queries = self.validator.queries
         plans = [self._convert(cells, n) for n, cells in enumerate(rows, first_number)]
         self._fetch_unique(state, plans, existing, cleaned_ids)
         outcomes = [
             self._row(state, key, plan, existing)
             for key, plan in zip(cleaned_ids, plans, strict=True)
         ]
+        if self.stage_writer is not None:
+            if self.validator.queries != queries or not self.stageable:
+                state.pure = False
+            self.stage_writer.add(stage.record(self, state, existing, rows, outcomes))
         if not self.dry_run:
             if any(kind == _ERROR for kind, _ in outcomes):
                 transaction.set_rollback(True, using=self.alias)
@@ -263,6 +301,20 @@ class BulkImporter:
                 self._flush(state, last=True)
                 self._reset_sequence(state)
         return outcomes
+
+    def _replayable(self, record: dict[str, Any], existing: dict[Any, Any]) -> bool:
+        seen = stage.reads_digest(self, existing, stage.decode_unique(record.get("unique", {})))
+        return seen is not None and seen == record.get("digest")
+
+    def _replay(self, state: ChunkState, record: dict[str, Any]) -> list[tuple[str, Any]]:
+        """Write what the dry run recorded for this chunk (reads unchanged)."""
+        stage.restore(self, state, record)
+        self._flush(state, last=True)
+        self._reset_sequence(state)
+        return [
+            (kind, ValidationError(detail) if kind == _INVALID else None)
+            for kind, detail in record["outcomes"]
+        ]
 
     def _row_dict(self, cells: list[Any]) -> dict[str, Any]:
         return OrderedDict(zip(self.headers, cells, strict=False))
@@ -380,14 +432,22 @@ class BulkImporter:
                 if attr in names and value is not None and not isinstance(value, models.Model)
             }
             candidates -= set(taken)
-            manager = self.model._default_manager
             for value in candidates:
                 taken[value] = None  # free unless the query finds it
-            for part in _batches(list(candidates), 500):
-                query = manager.filter(**{f"{model_field.name}__in": part})
-                for pk, value in query.values_list("pk", model_field.attname):
-                    taken[value] = ("pk", pk)
-                    state.held.setdefault(("pk", pk), {})[model_field.name] = value
+            found = self._unique_query(model_field, list(candidates))
+            state.unique_reads[model_field.name] = (list(candidates), found)
+            for pk, value in found:
+                taken[value] = ("pk", pk)
+                state.held.setdefault(("pk", pk), {})[model_field.name] = value
+
+    def _unique_query(self, model_field: Any, values: list[Any]) -> list[tuple[Any, Any]]:
+        """(pk, value) of the rows holding any of ``values`` in ``model_field``."""
+        found: list[tuple[Any, Any]] = []
+        manager = self.model._default_manager
+        for part in _batches(values, 500):
+            query = manager.filter(**{f"{model_field.name}__in": part})
+            found.extend(query.values_list("pk", model_field.attname))
+        return found
 
     def _unique_by_lookup(self, model_field: Any) -> bool:
         """Whether the existing-instance query already answered which rows
@@ -432,9 +492,16 @@ class BulkImporter:
         compare = self.compare_attrs
         before = [data.get(a) for a in compare] if self.compare else None
         plain = self.plain_attrs
+        direct_fk = self.direct_fk
         for attr, value in values:
             if attr in plain:
                 data[attr] = value
+            elif attr in direct_fk and type(value) is direct_fk[attr][0]:
+                # What the descriptor's __set__ does for a ForeignKey to an
+                # instance of the right model (without its router checks).
+                _model, attname, target, cache_name = direct_fk[attr]
+                data[attname] = getattr(value, target)
+                instance._state.fields_cache[cache_name] = value
             else:
                 setattr(instance, attr, value)
         if stop is not None:
@@ -467,10 +534,10 @@ class BulkImporter:
             value = getattr(instance, model_field.attname)
             claims.append((model_field.name, value))
         entry = state.rows.get(key) if key is not None else None
-        must_flush = (entry is not None and entry.pending) or any(
-            claim in state.freed for claim in claims if claim[1] is not None
-        )
-        if must_flush and not self.dry_run:
+        freed = any(claim in state.freed for claim in claims if claim[1] is not None)
+        if entry is not None or freed:
+            state.pure = False  # depends on a write of this chunk: not replayable
+        if not self.dry_run and (freed or (entry is not None and entry.pending)):
             self._flush(state)
         if entry is not None and entry.instance.pk is not None and not new:
             instance.pk = entry.instance.pk
@@ -487,15 +554,11 @@ class BulkImporter:
         saved = Entry(instance, token, pending=not self.dry_run)
         if key is not None:
             state.rows[key] = saved
-        if self.dry_run:
-            return
         if instance._state.adding:
             if instance.pk is not None:
                 state.explicit_pk = True
             state.creates.append(instance)
         else:
-            for auto in self.auto_now:
-                auto.pre_save(instance, False)
             state.updates.append(instance)
         state.pending.append(saved)
 
@@ -510,6 +573,9 @@ class BulkImporter:
             for instance in state.creates:
                 instance._state.adding = False
         if state.updates:
+            for instance in state.updates:
+                for auto in self.auto_now:
+                    auto.pre_save(instance, False)
             update_rows(self.model, state.updates, self.update_fields, self.alias, self.batch_size)
         for entry in state.pending:
             entry.pending = False

@@ -25,6 +25,7 @@ from .fastpath import fast_import_refusal
 from .reading import Table, open_table
 from .results import ResultCollector
 from .sequences import forward_only_sequence_reset
+from .staging import StageReader, StageWriter
 
 logger = logging.getLogger(__name__)
 
@@ -76,10 +77,15 @@ def run_resource(
     progress: ProgressReporter,
     stop_when: Callable[[ResultCollector], bool] | None = None,
     import_kwargs: dict[str, Any] | None = None,
-) -> None:
+    stage_writer: StageWriter | None = None,
+    stage_reader: StageReader | None = None,
+) -> bool:
     """Import (or dry-run) every row of ``stream`` through ``resource``.
 
-    Results go to ``collector``. Raises :class:`RowsFailed` as soon as
+    Results go to ``collector``. On the bulk path, a dry run records its
+    chunks in ``stage_writer`` and an import replays them from
+    ``stage_reader`` (see :mod:`.staging`). Returns whether the bulk path
+    ran. Raises :class:`RowsFailed` as soon as
     ``stop_when(collector)`` is true after a chunk. Raises
     :class:`JobCancelled` when the job was cancelled between chunks.
     """
@@ -88,6 +94,9 @@ def run_resource(
     size = max(1, int(jobs_settings.CHUNK_SIZE))
     kwargs = dict(import_kwargs or {})
     bulk = choose_bulk_importer(resource, table.headers, dry_run=dry_run, import_kwargs=kwargs)
+    if bulk is not None:
+        bulk.stage_writer = stage_writer
+        bulk.stage_reader = stage_reader
     chunk: list[list[Any]] = []
     numbers: list[int] = []
     number = 0
@@ -131,6 +140,7 @@ def run_resource(
     flush()
     if number == 0:
         raise FileParseError("The file has a header row but no data rows.")
+    return bulk is not None
 
 
 def choose_bulk_importer(

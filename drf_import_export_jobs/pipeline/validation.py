@@ -115,13 +115,20 @@ def field_check(model_field: models.Field) -> Check | None:
 class ChunkValidator:
     """``full_clean()`` for instances of ``model`` within one chunk's state."""
 
-    def __init__(self, model: type[models.Model], alias: str, empty_is_null: bool) -> None:
+    def __init__(
+        self,
+        model: type[models.Model],
+        alias: str,
+        empty_is_null: bool,
+        unique_fields: list[Any],
+    ) -> None:
         self.model = model
         self.alias = alias
         self.empty_is_null = empty_is_null
         self.fields = [(f, field_check(f)) for f in model._meta.concrete_fields if not f.generated]
-        self.unique_fields = [f for f in model._meta.local_concrete_fields if f.unique]
+        self.unique_fields = unique_fields
         self.custom_clean = model.clean is not models.Model.clean
+        self.queries = 0  # per-row queries made (the chunk then cannot be replayed)
 
     def errors(
         self,
@@ -200,6 +207,7 @@ class ChunkValidator:
             values = taken.setdefault(model_field.name, {})
             holder = values.get(value, MISSING)
             if holder is MISSING:
+                self.queries += 1
                 pk = (
                     self.model._default_manager.filter(**{model_field.name: value})
                     .values_list("pk", flat=True)
@@ -227,6 +235,7 @@ class ChunkValidator:
             return value
         known = known_fk.setdefault(model_field.name, set())
         if value not in known:
+            self.queries += 1
             remote = model_field.remote_field
             exists = (
                 remote.model._base_manager.using(self.alias)
