@@ -201,6 +201,10 @@ class BulkImporter:
         ]
         self.auto_now = [f for f in self.model_fields if getattr(f, "auto_now", False)]
         self.new_tokens = itertools.count()
+        self.specs = [
+            (c, c.index, c.convert, c.attribute, c.field.default, c.field.saves_null_values)
+            for c in self.columns
+        ]
         self.stage_writer: StageWriter | None = None
         self.stage_reader: StageReader | None = None
         # Widgets without a converter may read the database per row.
@@ -392,16 +396,21 @@ class BulkImporter:
 
         values: list[tuple[str, Any]] = []
         errors: dict[str, Any] = {}
-        for column in self.columns:
+        for column, index, convert, attribute, default, keep_null in self.specs:
             try:
-                value = column.clean(cells, row, kwargs)
+                if convert is not None:
+                    value = convert(cells[index])
+                    if default is not NOT_PROVIDED and (value is None or value == ""):
+                        value = default() if callable(default) else default
+                else:
+                    value = column.clean(cells, row, kwargs)
             except ValueError as exc:
-                errors[column.attribute] = ValidationError(str(exc), code="invalid")
+                errors[attribute] = ValidationError(str(exc), code="invalid")
                 continue
             except Exception as exc:
                 return values, errors, exc
-            if value is not None or column.field.saves_null_values:
-                values.append((column.attribute, value))
+            if value is not None or keep_null:
+                values.append((attribute, value))
         return values, errors, None
 
     def _fetch_unique(
@@ -506,11 +515,7 @@ class BulkImporter:
                 setattr(instance, attr, value)
         if stop is not None:
             return _ERROR, stop
-        if (
-            before is not None
-            and not errors
-            and all(data.get(a) == b for a, b in zip(compare, before, strict=True))
-        ):
+        if before is not None and not errors and [data.get(a) for a in compare] == before:
             return _SKIP, None
         for attribute, model_field in self.fk_columns:
             if attribute not in errors:
