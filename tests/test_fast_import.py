@@ -419,3 +419,14 @@ def test_row_by_row_dry_runs_leave_no_staged_results(authors: Any, make_import_j
     job = make_import_job(csv_bytes(book_rows(10)))
     job.parse_data()
     assert not staged_exists(job)
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_custom_widgets_are_cleaned_by_their_own_clean(books: None, dry_run: bool) -> None:
+    from tests.testapp.resources import CustomWidgetBookResource
+
+    assert fast_import_refusal(CustomWidgetBookResource()) is None
+    lines = invalid_lines()
+    lines[7] = set_cell(lines[7], "title", "boom")
+    result = assert_same(CustomWidgetBookResource, lines, dry_run=dry_run, chunk=11)
+    assert {"row": 8, "field": "title", "message": "No booms in titles."} in result["errors"]

@@ -136,3 +136,16 @@ class IdBookResource(resources.ModelResource):
         model = Book
         fields = ("id", "isbn", "title", "author", "price", "published", "pages")
         clean_model_instances = True
+
+
+class ShoutingWidget(widgets.CharWidget):
+    """A custom widget: no fast converter, cleaned by its own clean()."""
+
+    def clean(self, value, row=None, **kwargs):
+        if value == "boom":
+            raise ValueError("No booms in titles.")
+        return super().clean(value, row, **kwargs).upper()
+
+
+class CustomWidgetBookResource(CleanBookResource):
+    title = fields.Field(attribute="title", column_name="title", widget=ShoutingWidget())
