@@ -69,22 +69,25 @@ def test_bulk_imports_leave_ids_taken_meanwhile_alone(
 
     side = connections.create_connection("default")
     taken: list[int] = []
-    original = fastchunk.insert_rows
 
-    def take_ids_first(*args: Any, **kwargs: Any) -> None:
-        if not taken:
-            with side.cursor() as cursor:
-                for _ in range(3):
-                    cursor.execute(SEQUENCE, [Book._meta.db_table])
-                    taken.append(cursor.fetchone()[0])
-        original(*args, **kwargs)
+    def taking_ids_first(write: Any) -> Any:
+        def write_rows(*args: Any, **kwargs: Any) -> None:
+            if not taken:
+                with side.cursor() as cursor:
+                    for _ in range(3):
+                        cursor.execute(SEQUENCE, [Book._meta.db_table])
+                        taken.append(cursor.fetchone()[0])
+            write(*args, **kwargs)
+
+        return write_rows
 
     job = make_import_job(
         csv_bytes(book_rows(120)), resource="tests.testapp.resources.CleanBookResource"
     )
     job.parse_data()
     job.confirm_import()
-    monkeypatch.setattr(fastchunk, "insert_rows", take_ids_first)
+    for name in ("insert_rows", "copy_rows"):
+        monkeypatch.setattr(fastchunk, name, taking_ids_first(getattr(fastchunk, name)))
     try:
         job.import_data()
     finally:

@@ -12,7 +12,9 @@ value is prepared by its field as ``save()`` prepares it
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
 from typing import Any
 
 from django.db import connections, models
@@ -167,20 +169,56 @@ def insert_rows(
         model._base_manager.db_manager(alias).bulk_create(instances, batch_size=batch_size)
         return
     connection = connections[alias]
-    meta = model._meta
-    fields: list[Any] = [f for f in meta.concrete_fields if not f.primary_key]
+    fields = copy_fields(model)
+    plain = [not _pre_saves(f) for f in fields]
+
+    def values(instance: models.Model) -> list[Any]:
+        data = instance.__dict__
+        row = []
+        for field, simple in zip(fields, plain, strict=True):
+            value = data.get(field.attname, _MISSING) if simple else _MISSING
+            if value is _MISSING or type(value) not in _READY:
+                value = field.get_db_prep_save(field.pre_save(instance, True), connection)
+            row.append(value)
+        return row
+
+    copy_rows(model, (values(i) for i in instances), alias)
+    for instance in instances:
+        instance._state.adding = False
+        instance._state.db = alias
+
+
+# Python types PostgreSQL's driver writes as they are: for these, a field's
+# get_db_prep_save() returns the value unchanged on PostgreSQL.
+_READY = frozenset({str, int, bool, float, Decimal, dt.date, dt.datetime, dt.time, type(None)})
+_MISSING = object()
+
+
+def _pre_saves(field: Any) -> bool:
+    """Whether ``pre_save()`` may change the value (auto_now, auto_now_add)."""
+    return bool(getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False))
+
+
+def copy_fields(model: type[models.Model]) -> list[Any]:
+    """The columns :func:`copy_rows` writes: every concrete field but the primary key."""
+    return [f for f in model._meta.concrete_fields if not f.primary_key]
+
+
+def can_copy_values(model: type[models.Model], alias: str) -> bool:
+    """Whether rows of plain values (no ``pre_save()`` to run) may be copied."""
+    return can_copy(model, alias) and not any(_pre_saves(f) for f in copy_fields(model))
+
+
+def copy_rows(model: type[models.Model], rows: Iterable[list[Any]], alias: str) -> None:
+    """COPY ``rows`` (values of :func:`copy_fields`, ready for the driver)."""
+    connection = connections[alias]
     qn = connection.ops.quote_name
-    columns = ", ".join(qn(f.column) for f in fields)
-    sql = f"COPY {qn(str(meta.db_table))} ({columns}) FROM STDIN"
+    columns = ", ".join(qn(f.column) for f in copy_fields(model))
+    sql = f"COPY {qn(str(model._meta.db_table))} ({columns}) FROM STDIN"
     with (
         connection.cursor() as cursor,
         connection.wrap_database_errors,
         cursor.cursor.copy(sql) as copy,
     ):
-        for instance in instances:
-            copy.write_row(
-                [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
-            )
-    for instance in instances:
-        instance._state.adding = False
-        instance._state.db = alias
+        for row in rows:
+            copy.write_row(row)

@@ -38,6 +38,7 @@ from django.core.management.color import no_style
 from django.db import DatabaseError, connections, models, transaction
 from django.db.models.base import ModelState
 from django.db.models.fields import NOT_PROVIDED
+from django.db.models.query_utils import DeferredAttribute
 from django.db.models.signals import post_init, pre_init
 from import_export import fields as ie_fields
 from import_export import widgets
@@ -45,7 +46,7 @@ from import_export.resources import ModelResource
 from import_export.results import Error, Result, RowResult
 
 from . import stagechunk as stage
-from .bulkwrite import insert_rows, update_rows
+from .bulkwrite import can_copy_values, copy_rows, insert_rows, update_rows
 from .converters import converter_for
 from .fkresolve import FkResolver
 from .sequences import forward_only_sequence_reset
@@ -108,6 +109,7 @@ class ChunkState:
     pending: list[Entry] = field(default_factory=list)
     explicit_pk: bool = False
     pure: bool = True  # the outcome depends only on the file and the chunk's reads
+    copy_rows: list[list[Any]] = field(default_factory=list)  # new rows as plain values
     unique_reads: dict[str, tuple[list[Any], list[tuple[Any, Any]]]] = field(default_factory=dict)
 
 
@@ -178,8 +180,13 @@ class BulkImporter:
             self.unique_fields,
         )
         self.template = self._template()
+        # Attributes without a data descriptor: setting them only fills __dict__.
         self.plain_attrs = frozenset(
-            f.attname for f in self.model_fields if not f.is_relation and f.attname == f.name
+            f.attname
+            for f in self.model_fields
+            if not f.is_relation
+            and f.attname == f.name
+            and type(self.model.__dict__.get(f.attname)) is DeferredAttribute
         )
         # ForeignKey attributes set without the descriptor, on one database.
         self.direct_fk: dict[str, tuple[Any, str, str, str]] = {}
@@ -205,6 +212,7 @@ class BulkImporter:
             (c, c.index, c.convert, c.attribute, c.field.default, c.field.saves_null_values)
             for c in self.columns
         ]
+        self.copy_values = can_copy_values(self.model, self.alias)
         self.stage_writer: StageWriter | None = None
         self.stage_reader: StageReader | None = None
         # Widgets without a converter may read the database per row.
@@ -570,6 +578,9 @@ class BulkImporter:
     def _flush(self, state: ChunkState, last: bool = False) -> None:
         """Write the pending rows. Before the chunk's ``last`` flush, later rows
         may need the new rows' primary keys, so only ``bulk_create`` will do."""
+        if state.copy_rows:
+            copy_rows(self.model, state.copy_rows, self.alias)
+            state.copy_rows.clear()
         if state.creates and last:
             insert_rows(self.model, state.creates, self.alias, self.batch_size)
         elif state.creates:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from import_export.results import RowResult
 
+from .bulkwrite import copy_fields
 from .fkresolve import FkResolver
 from .staging import CannotStage, decode_value, digest, encode_value
 
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from .fastchunk import BulkImporter, ChunkState
 
 _INVALID = RowResult.IMPORT_TYPE_INVALID
+_JSON_READY = frozenset({str, int, bool, type(None)})
 _ERROR = RowResult.IMPORT_TYPE_ERROR
 
 
@@ -104,19 +106,35 @@ def record(
                 [kind, detail.message_dict if kind == _INVALID else None]
                 for kind, detail in outcomes
             ],
-            "creates": [[encode_value(i.__dict__.get(n)) for n in names] for i in state.creates],
-            "updates": [[encode_value(i.__dict__.get(n)) for n in names] for i in state.updates],
+            "creates": [_encoded(i, names) for i in state.creates],
+            "updates": [_encoded(i, names) for i in state.updates],
             "explicit_pk": state.explicit_pk,
         }
     except CannotStage:
         return None
 
 
+def _encoded(instance: Any, names: list[str]) -> list[Any]:
+    data = instance.__dict__
+    values = [data.get(name) for name in names]
+    return [v if type(v) in _JSON_READY else encode_value(v) for v in values]
+
+
 def restore(importer: BulkImporter, state: ChunkState, data: dict[str, Any]) -> None:
-    """Fill ``state``'s writes from a record."""
+    """Fill ``state``'s writes from a record: new rows as plain values for
+    COPY when possible, otherwise instances."""
     names = [f.attname for f in importer.model_fields]
+    creates = data["creates"]
+    if importer.copy_values and not data.get("explicit_pk"):
+        wanted = {f.attname for f in copy_fields(importer.model)}
+        keep = [i for i, name in enumerate(names) if name in wanted]
+        order = [f.attname for f in copy_fields(importer.model)]
+        if [names[i] for i in keep] == order:
+            for row in creates:
+                state.copy_rows.append([decode_value(row[i]) for i in keep])
+            creates = []
     for values, target, adding in (
-        (data["creates"], state.creates, True),
+        (creates, state.creates, True),
         (data["updates"], state.updates, False),
     ):
         for row in values:
