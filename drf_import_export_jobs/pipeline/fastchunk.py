@@ -46,7 +46,7 @@ from import_export.resources import ModelResource
 from import_export.results import Error, Result, RowResult
 
 from . import stagechunk as stage
-from .bulkwrite import can_copy_values, copy_rows, insert_rows, update_rows
+from .bulkwrite import can_copy_values, copy_rows, filter_in, insert_rows, update_rows
 from .converters import converter_for
 from .fkresolve import FkResolver
 from .sequences import forward_only_sequence_reset
@@ -137,6 +137,8 @@ class BulkImporter:
         self.alias = resource.get_db_connection_name()
         self.connection = connections[self.alias]
         self.batch_size = resource._meta.batch_size or None
+        # Values per lookup query (one array parameter on PostgreSQL).
+        self.in_size = 5000 if self.connection.vendor == "postgresql" else 500
         opts = resource._meta
         self.compare = bool(opts.skip_unchanged) and not opts.skip_diff
         self.report_skipped = opts.report_skipped
@@ -371,8 +373,9 @@ class BulkImporter:
         attrs = self.id_attrs
         queryset = self.resource.get_queryset()
         counts: dict[tuple[Any, ...], int] = {}
-        for part in _batches(sorted({k[0] for k in simple}, key=repr), 500):
-            for obj in queryset.filter(**{f"{attrs[0]}__in": part}):
+        first = self.model._meta.get_field(attrs[0])
+        for part in _batches(sorted({k[0] for k in simple}, key=repr), self.in_size):
+            for obj in filter_in(queryset, first, part, self.alias):
                 key = tuple(getattr(obj, a) for a in attrs)
                 counts[key] = counts.get(key, 0) + 1
                 found[key] = obj
@@ -461,8 +464,8 @@ class BulkImporter:
         """(pk, value) of the rows holding any of ``values`` in ``model_field``."""
         found: list[tuple[Any, Any]] = []
         manager = self.model._default_manager
-        for part in _batches(values, 500):
-            query = manager.filter(**{f"{model_field.name}__in": part})
+        for part in _batches(values, self.in_size):
+            query = filter_in(manager.all(), model_field, part, self.alias)
             found.extend(query.values_list("pk", model_field.attname))
         return found
 

@@ -15,10 +15,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from django.db import connections
 from import_export import widgets
 
+from .bulkwrite import filter_in
+
 _SLOW = object()
-_BATCH = 500
 
 
 class FkResolver:
@@ -70,9 +72,11 @@ class FkResolver:
         strays = False
         preps = list(by_prep)
         attname = self.target.attname
-        for start in range(0, len(preps), _BATCH):
-            part = preps[start : start + _BATCH]
-            for obj in queryset.filter(**{f"{self.target.name}__in": part}):
+        alias = queryset.db
+        size = 5000 if connections[alias].vendor == "postgresql" else 500
+        for start in range(0, len(preps), size):
+            part = preps[start : start + size]
+            for obj in filter_in(queryset, self.target, part, alias):
                 key = getattr(obj, attname)
                 if key not in by_prep:
                     strays = True
