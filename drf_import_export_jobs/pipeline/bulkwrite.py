@@ -112,11 +112,16 @@ def _update_by_arrays(
     with connection.cursor() as cursor:
         for start in range(0, len(instances), size):
             batch = instances[start : start + size]
-            params = [
-                [f.get_db_prep_save(getattr(i, f.attname), connection) for i in batch]
-                for f in columns
-            ]
+            params = [_column_values(f, batch, connection) for f in columns]
             cursor.execute(sql, params)
+
+
+def _column_values(field: Any, batch: Sequence[models.Model], connection: Any) -> list[Any]:
+    """``field``'s prepared values for ``batch`` (PostgreSQL)."""
+    values = [i.__dict__.get(field.attname, _MISSING) for i in batch]
+    if field.get_internal_type() in COPY_TYPES and all(type(v) in _READY for v in values):
+        return values
+    return [field.get_db_prep_save(getattr(i, field.attname), connection) for i in batch]
 
 
 # Field types whose prepared values psycopg's COPY writes as INSERT would.

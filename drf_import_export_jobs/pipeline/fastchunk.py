@@ -202,10 +202,12 @@ class BulkImporter:
             for c in self.columns
             if c.fk is not None and meta.get_field(c.attribute).is_relation
         ]
+        # Import id fields hold the values the row was found by: not rewritten.
         self.update_fields = [
             f.name
             for f in self.model_fields
             if not f.primary_key
+            and not (self.lookup and f.name in self.id_attrs)
             and (f.name in set_attrs or f.attname in set_attrs or getattr(f, "auto_now", False))
         ]
         self.auto_now = [f for f in self.model_fields if getattr(f, "auto_now", False)]
