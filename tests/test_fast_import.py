@@ -430,3 +430,15 @@ def test_custom_widgets_are_cleaned_by_their_own_clean(books: None, dry_run: boo
     lines[7] = set_cell(lines[7], "title", "boom")
     result = assert_same(CustomWidgetBookResource, lines, dry_run=dry_run, chunk=11)
     assert {"row": 8, "field": "title", "message": "No booms in titles."} in result["errors"]
+
+
+def test_models_overriding_save_need_the_row_by_row_path(
+    db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.db import models
+
+    def save(self: Any, *args: Any, **kwargs: Any) -> None:
+        models.Model.save(self, *args, **kwargs)
+
+    monkeypatch.setattr(Book, "save", save)
+    assert "Book.save() is overridden" in str(fast_import_refusal(CleanBookResource()))
