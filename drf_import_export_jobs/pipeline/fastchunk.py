@@ -28,15 +28,13 @@ from __future__ import annotations
 
 import itertools
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
 
 import tablib
-from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.management.color import no_style
 from django.db import DatabaseError, connections, models, transaction
-from django.db.models.base import ModelState
 from django.db.models.fields import NOT_PROVIDED
 from django.db.models.query_utils import DeferredAttribute
 from django.db.models.signals import post_init, pre_init
@@ -46,9 +44,11 @@ from import_export.resources import ModelResource
 from import_export.results import Error, Result, RowResult
 
 from . import stagechunk as stage
-from .bulkwrite import can_copy_values, copy_rows, filter_in, insert_rows, update_rows
+from .bulkwrite import can_copy_values, copy_rows, insert_rows, update_rows
+from .chunkstate import ChunkState, Column, Entry, _clone, _lazy_row
 from .converters import converter_for
 from .fkresolve import FkResolver
+from .lookups import ChunkLookups
 from .sequences import forward_only_sequence_reset
 from .staging import StageReader, StageWriter
 from .validation import ChunkValidator
@@ -61,59 +61,7 @@ _INVALID = RowResult.IMPORT_TYPE_INVALID
 _MISSING = object()
 
 
-@dataclass
-class Column:
-    """How one import field's cell becomes an attribute value."""
-
-    field: ie_fields.Field
-    index: int
-    attribute: str
-    convert: Callable[[Any], Any] | None  # None: the widget's own clean(value, row=...)
-    fk: FkResolver | None = None
-
-    def clean(self, cells: list[Any], row: Callable[[], dict[str, Any]], kwargs: Any) -> Any:
-        """What ``Field.clean(row)`` returns for this cell; ``kwargs()`` gives
-        the keyword arguments widgets get."""
-        value = cells[self.index]
-        if self.convert is not None:
-            value = self.convert(value)
-        elif self.fk is not None:
-            value = self.fk.clean(value, row, kwargs)
-        else:
-            value = self.field.widget.clean(value, row=row(), **kwargs())
-        default = self.field.default
-        if default is not NOT_PROVIDED and (value is None or value == ""):
-            return default() if callable(default) else default
-        return value
-
-
-@dataclass
-class Entry:
-    """The state of one model row as the chunk has left it so far."""
-
-    instance: models.Model
-    token: Any
-    pending: bool = False
-
-
-@dataclass
-class ChunkState:
-    rows: dict[tuple[Any, ...], Entry] = field(default_factory=dict)
-    # unique field name -> value -> token of the row holding it
-    taken: dict[str, dict[Any, Any]] = field(default_factory=dict)
-    held: dict[Any, dict[str, Any]] = field(default_factory=dict)
-    freed: set[tuple[str, Any]] = field(default_factory=set)
-    known_fk: dict[str, set[Any]] = field(default_factory=dict)
-    creates: list[models.Model] = field(default_factory=list)
-    updates: list[models.Model] = field(default_factory=list)
-    pending: list[Entry] = field(default_factory=list)
-    explicit_pk: bool = False
-    pure: bool = True  # the outcome depends only on the file and the chunk's reads
-    copy_rows: list[list[Any]] = field(default_factory=list)  # new rows as plain values
-    unique_reads: dict[str, tuple[list[Any], list[tuple[Any, Any]]]] = field(default_factory=dict)
-
-
-class BulkImporter:
+class BulkImporter(ChunkLookups):
     """Runs chunks of one file through a resource on the bulk path.
 
     ``headers`` is the file's header row; ``dry_run`` keeps the database
@@ -347,54 +295,6 @@ class BulkImporter:
             **self.kwargs,
         )
 
-    # -- existing instances ---------------------------------------------------
-
-    def _clean_ids(self, rows: Sequence[list[Any]]) -> list[Any]:
-        """Per row: the import id values, None without lookup, or the
-        exception ``get_instance`` would raise."""
-        if not self.lookup:
-            return [None] * len(rows)
-        keys: list[Any] = []
-        for cells in rows:
-            row = _lazy_row(self.headers, cells)
-            try:
-                keys.append(
-                    tuple(c.clean(cells, row, lambda: self.slow_kwargs) for c in self.id_columns)
-                )
-            except Exception as exc:
-                keys.append(exc)
-        return keys
-
-    def _fetch_existing(self, keys: list[Any]) -> dict[tuple[Any, ...], Any]:
-        """Import id values -> the instance, or the exception ``get()`` raised."""
-        wanted = {k for k in keys if isinstance(k, tuple)}
-        found: dict[tuple[Any, ...], Any] = {}
-        if not wanted:
-            return found
-        simple = [k for k in wanted if None not in k]
-        attrs = self.id_attrs
-        queryset = self.resource.get_queryset()
-        counts: dict[tuple[Any, ...], int] = {}
-        first = self.model._meta.get_field(attrs[0])
-        for part in _batches(sorted({k[0] for k in simple}, key=repr), self.in_size):
-            for obj in filter_in(queryset, first, part, self.alias):
-                key = tuple(getattr(obj, a) for a in attrs)
-                counts[key] = counts.get(key, 0) + 1
-                found[key] = obj
-        odd = [k for k in wanted if None in k or counts.get(k, 1) > 1]
-        odd += [k for k in counts if k not in wanted]
-        for key in odd:
-            found.pop(key, None)
-            if key not in wanted:
-                continue
-            try:
-                found[key] = queryset.get(**dict(zip(attrs, key, strict=True)))
-            except ObjectDoesNotExist:
-                pass
-            except Exception as exc:
-                found[key] = exc
-        return found
-
     # -- cleaning -------------------------------------------------------------
 
     def _convert(
@@ -425,62 +325,6 @@ class BulkImporter:
             if value is not None or keep_null:
                 values.append((attribute, value))
         return values, errors, None
-
-    def _fetch_unique(
-        self,
-        state: ChunkState,
-        plans: list[tuple[list[tuple[str, Any]], dict[str, Any], Exception | None]],
-        existing: dict[tuple[Any, ...], Any],
-        keys: list[Any],
-    ) -> None:
-        """Which rows hold the chunk's values of unique fields, one query per field."""
-        for model_field in self.unique_fields:
-            taken = state.taken.setdefault(model_field.name, {})
-            for obj in existing.values():
-                if isinstance(obj, models.Model):
-                    value = getattr(obj, model_field.attname)
-                    taken[value] = ("pk", obj.pk)
-                    state.held.setdefault(("pk", obj.pk), {})[model_field.name] = value
-            if self._unique_by_lookup(model_field):
-                for key in keys:
-                    if isinstance(key, tuple) and key[0] not in taken:
-                        taken[key[0]] = None
-                continue
-            names = (model_field.name, model_field.attname)
-            candidates = {
-                value
-                for values, _errors, _exc in plans
-                for attr, value in values
-                if attr in names and value is not None and not isinstance(value, models.Model)
-            }
-            candidates -= set(taken)
-            for value in candidates:
-                taken[value] = None  # free unless the query finds it
-            found = self._unique_query(model_field, list(candidates))
-            state.unique_reads[model_field.name] = (list(candidates), found)
-            for pk, value in found:
-                taken[value] = ("pk", pk)
-                state.held.setdefault(("pk", pk), {})[model_field.name] = value
-
-    def _unique_query(self, model_field: Any, values: list[Any]) -> list[tuple[Any, Any]]:
-        """(pk, value) of the rows holding any of ``values`` in ``model_field``."""
-        found: list[tuple[Any, Any]] = []
-        manager = self.model._default_manager
-        for part in _batches(values, self.in_size):
-            query = filter_in(manager.all(), model_field, part, self.alias)
-            found.extend(query.values_list("pk", model_field.attname))
-        return found
-
-    def _unique_by_lookup(self, model_field: Any) -> bool:
-        """Whether the existing-instance query already answered which rows
-        hold the values of ``model_field`` (the single import id field, looked
-        up in all rows of the default manager)."""
-        return (
-            self.lookup
-            and self.id_attrs == [model_field.name]
-            and type(self.resource).get_queryset is ModelResource.get_queryset
-            and self.model._default_manager is getattr(self.model, "objects", None)
-        )
 
     # -- one row --------------------------------------------------------------
 
@@ -616,30 +460,3 @@ class BulkImporter:
                 with self.connection.cursor() as cursor:
                     for sql in statements:
                         cursor.execute(sql)
-
-
-def _clone(instance: models.Model) -> models.Model:
-    """A copy to change, as django-import-export would fetch it again."""
-    clone = instance.__class__.__new__(instance.__class__)
-    clone.__dict__.update(instance.__dict__)
-    state = ModelState()
-    state.db = instance._state.db
-    state.adding = instance._state.adding
-    state.fields_cache = dict(instance._state.fields_cache)
-    clone._state = state
-    return clone
-
-
-def _lazy_row(headers: list[str], cells: list[Any]) -> Callable[[], dict[str, Any]]:
-    made: list[dict[str, Any]] = []
-
-    def row() -> dict[str, Any]:
-        if not made:
-            made.append(OrderedDict(zip(headers, cells, strict=False)))
-        return made[0]
-
-    return row
-
-
-def _batches(items: list[Any], size: int) -> list[list[Any]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
