@@ -442,3 +442,48 @@ def test_models_overriding_save_need_the_row_by_row_path(
 
     monkeypatch.setattr(Book, "save", save)
     assert "Book.save() is overridden" in str(fast_import_refusal(CleanBookResource()))
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_typed_cells_as_spreadsheets_give_them(books: None, dry_run: bool) -> None:
+    """XLSX/ODS cells arrive as numbers, dates and booleans, not text."""
+    import datetime as dt
+    from decimal import Decimal
+
+    rows: list[list[Any]] = []
+    for i in range(30):
+        rows.append(
+            [
+                9780000000000 + i,  # a number in a text column
+                f"Title {i}" if i % 7 else 1234.5,
+                "Ann" if i % 5 else "Bob",
+                [10.5, Decimal("11.50"), 12, "13.5", 1e20][i % 5],
+                [dt.datetime(2020, 1, 2, 3, 4), dt.date(2021, 5, 6), "2022-07-08", 44000][i % 4],
+                [100, 100.0, 99.5, -1, None][i % 5],
+                [True, False, 1, 0, None, "yes"][i % 6],
+                None if i % 3 else f"Description {i}",
+            ]
+        )
+
+    def run(make: Callable[[], Any]) -> tuple[dict[str, Any], list[Any]]:
+        def go() -> ResultCollector:
+            collector = ResultCollector()
+            collector.add_result(make(), list(range(1, len(rows) + 1)))
+            return collector
+
+        return isolated(go)
+
+    expected = run(
+        lambda: CleanBookResource().import_data(
+            tablib.Dataset(*rows, headers=COLUMNS), dry_run=dry_run, use_transactions=True
+        )
+    )
+    actual = run(
+        lambda: BulkImporter(CleanBookResource(), COLUMNS, dry_run=dry_run).run_chunk(rows)
+    )
+    for outcome, _books in (expected, actual):
+        for error in outcome["errors"]:
+            # The database's message names the row's id, taken from a sequence.
+            error["message"] = error["message"].split("\n")[0]
+    assert actual == expected
+    assert expected[0]["totals"]["invalid"] and expected[0]["totals"]["update"]

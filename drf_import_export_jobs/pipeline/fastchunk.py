@@ -61,6 +61,10 @@ _INVALID = RowResult.IMPORT_TYPE_INVALID
 _MISSING = object()
 
 
+class NeedsRowByRow(Exception):
+    """A row of the chunk will fail in the database: run the chunk row by row."""
+
+
 class BulkImporter(ChunkLookups):
     """Runs chunks of one file through a resource on the bulk path.
 
@@ -158,6 +162,16 @@ class BulkImporter(ChunkLookups):
             and not (self.lookup and f.name in self.id_attrs)
             and (f.name in set_attrs or f.attname in set_attrs or getattr(f, "auto_now", False))
         ]
+        # None passes full_clean() for blank=True fields; NOT NULL refuses it.
+        self.null_refused = [
+            f.attname
+            for f in self.model_fields
+            if f.blank
+            and not f.null
+            and not f.primary_key
+            and not getattr(f, "auto_now", False)
+            and not getattr(f, "auto_now_add", False)
+        ]
         self.auto_now = [f for f in self.model_fields if getattr(f, "auto_now", False)]
         self.new_tokens = itertools.count()
         self.specs = [
@@ -211,14 +225,16 @@ class BulkImporter(ChunkLookups):
         result = Result()
         result.diff_headers = self.resource.get_diff_headers()
         result.total_rows = len(rows)
-        if self.dry_run:
-            outcomes = self._outcomes(rows, first_number)
-        else:
-            try:
+        try:
+            if self.dry_run:
+                outcomes = self._outcomes(rows, first_number)
+            else:
                 with transaction.atomic(using=self.alias):
                     outcomes = self._outcomes(rows, first_number)
-            except DatabaseError:
-                return self._row_by_row(rows)
+        except (DatabaseError, NeedsRowByRow):
+            if self.stage_writer is not None:
+                self.stage_writer.add(None)
+            return self._row_by_row(rows)
         for n, ((kind, detail), cells) in enumerate(zip(outcomes, rows, strict=True)):
             number = first_number + n
             result.totals[kind] += 1
@@ -382,6 +398,11 @@ class BulkImporter(ChunkLookups):
         )
         if problems:
             return _INVALID, ValidationError(problems)
+        for name in self.null_refused:
+            if data.get(name) is None:
+                # full_clean() lets it through, the database refuses it: only
+                # the row-by-row path reports that error as django-import-export does.
+                raise NeedsRowByRow(name)
         self._save(state, key, instance, token, new)
         return (_NEW if new else _UPDATE), None
 
