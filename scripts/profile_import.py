@@ -175,6 +175,7 @@ def job_flow(path: Path, profile: bool) -> int:
     if job.status != "imported":
         raise SystemExit(f"job ended {job.status}: {job.error_message} {job.parse_result}")
     totals = job.import_result["totals"]
+    job.delete()  # and its files
     return int(totals["new"] + totals["update"] + totals["skip"])
 
 
