@@ -40,3 +40,7 @@ def delete_job_files(sender: type, instance: Any, **kwargs: Any) -> None:
                 partial(delete_stored_file, field_file.storage, field_file.name),
                 using=router.db_for_write(sender),
             )
+            if name == "data_file" and hasattr(instance, "delete_staged_results"):
+                transaction.on_commit(
+                    instance.delete_staged_results, using=router.db_for_write(sender)
+                )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 from functools import partial
 from typing import Any
 
@@ -13,10 +15,16 @@ from django.utils.translation import gettext_lazy as _
 
 from .. import dispatch
 from ..exceptions import FileParseError, InvalidJobStatus, JobCancelled, JobConfigurationError
-from ..files import error_report_upload_to, get_job_storage, import_file_upload_to
+from ..files import (
+    error_report_upload_to,
+    get_job_storage,
+    import_file_upload_to,
+    staged_name,
+)
 from ..formats import allowed_import_formats
 from ..pipeline import importing
 from ..pipeline.results import ResultCollector
+from ..pipeline.staging import StageReader, StageWriter
 from ..progress import ProgressReporter
 from ..transitions import transition
 from .base import BaseJob, new_task_id
@@ -147,6 +155,8 @@ class AbstractImportJob(BaseJob):
             traceback="",
         )
         collector = ResultCollector()
+        stage = StageWriter()
+        bulk = False
         try:
             with ProgressReporter(self) as progress, self.data_file.open("rb") as stream:
                 resource = self.resource
@@ -160,28 +170,35 @@ class AbstractImportJob(BaseJob):
                         progress=progress,
                     )
                 else:
-                    importing.run_resource(
+                    bulk = importing.run_resource(
                         stream,
                         self.file_format_name,
                         resource,
                         dry_run=True,
                         collector=collector,
                         progress=progress,
+                        stage_writer=stage,
                     )
         except JobCancelled:
             logger.info("%s was cancelled while parsing.", self)
             collector.close()
+            stage.close()
             return
         except (FileParseError, JobConfigurationError) as exc:
+            stage.close()
             self._finish_parse(S.PARSE_ERROR, collector, self._error_fields(exc, False))
             return
         except Exception as exc:
+            stage.close()
             logger.exception("Parsing %s failed.", self)
             self._finish_parse(S.PARSE_ERROR, collector, self._error_fields(exc))
             return
         failed = collector.has_row_errors or (
             collector.has_invalid_rows and not self.skip_invalid_rows
         )
+        if bulk and not failed:
+            self._save_staged_results(stage)
+        stage.close()
         fields = {}
         if failed:
             fields["error_message"] = (
@@ -191,6 +208,26 @@ class AbstractImportJob(BaseJob):
         self._finish_parse(S.INPUT_ERROR if failed else S.PARSED, collector, fields)
         if not failed and self.skip_parse_step:
             self.confirm_import()
+
+    def _save_staged_results(self, stage: StageWriter) -> None:
+        """Store the dry run's chunk records for the import (bulk path only)."""
+        storage = self.data_file.storage
+        name = staged_name(self.data_file.name)
+        try:
+            storage.delete(name)
+            saved = storage.save(name, File(stage.rewound(), name=name))
+            if saved != name:
+                storage.delete(saved)
+        except Exception:
+            logger.warning("Could not store the dry run's records of %s.", self, exc_info=True)
+
+    def delete_staged_results(self) -> None:
+        """Delete the dry run's chunk records (after the import, with the job)."""
+        if self.data_file:
+            try:
+                self.data_file.storage.delete(staged_name(self.data_file.name))
+            except Exception:
+                logger.warning("Could not delete the staged results of %s.", self, exc_info=True)
 
     def _finish_parse(
         self, target: str, collector: ResultCollector, fields: dict[str, Any]
@@ -261,6 +298,7 @@ class AbstractImportJob(BaseJob):
             with (
                 ProgressReporter(self, self.progress_total) as progress,
                 self.data_file.open("rb") as stream,
+                self._staged_results() as staged,
             ):
                 resource = self.resource
                 with transaction.atomic(using=alias):
@@ -272,6 +310,7 @@ class AbstractImportJob(BaseJob):
                         collector=collector,
                         progress=progress,
                         stop_when=must_stop,
+                        stage_reader=staged,
                     )
                     if must_stop(collector):
                         raise importing.RowsFailed()
@@ -297,6 +336,24 @@ class AbstractImportJob(BaseJob):
             self._fail_import(collector, self._error_fields(exc))
             return
         collector.close()
+
+    @contextlib.contextmanager
+    def _staged_results(self) -> Iterator[StageReader | None]:
+        """The dry run's chunk records, if it left any; deleted afterwards."""
+        storage = self.data_file.storage
+        name = staged_name(self.data_file.name)
+        handle = None
+        try:
+            if storage.exists(name):
+                handle = storage.open(name, "rb")
+        except Exception:
+            logger.warning("Could not open the staged results of %s.", self, exc_info=True)
+        try:
+            yield None if handle is None else StageReader(iter(handle))
+        finally:
+            if handle is not None:
+                handle.close()
+            self.delete_staged_results()
 
     def _fail_import(self, collector: ResultCollector, fields: dict[str, Any]) -> None:
         report = self._save_report(collector)

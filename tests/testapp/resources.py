@@ -142,3 +142,61 @@ class FaultyBookResource(BookResource):
                 raise SoftTimeLimitExceeded()
             raise OperationalError("server closed the connection unexpectedly")
         return super().import_data(dataset, *args, dry_run=dry_run, **kwargs)
+class CleanBookResource(resources.ModelResource):
+    """Validates instances with ``full_clean()``: runs on the bulk import path."""
+
+    author = fields.Field(
+        attribute="author",
+        column_name="author",
+        widget=widgets.ForeignKeyWidget(Author, field="name"),
+    )
+
+    class Meta:
+        model = Book
+        import_id_fields = ("isbn",)
+        fields = (
+            "isbn",
+            "title",
+            "author",
+            "price",
+            "published",
+            "pages",
+            "in_stock",
+            "description",
+        )
+        skip_unchanged = True
+        report_skipped = True
+        clean_model_instances = True
+
+
+class RowHookBookResource(CleanBookResource):
+    """Changes every row before import: needs the row-by-row path."""
+
+    def before_import_row(self, row, **kwargs):
+        row["title"] = str(row["title"]).upper()
+
+
+class OptedOutBookResource(CleanBookResource):
+    fast_import = False
+
+
+class IdBookResource(resources.ModelResource):
+    """Default options: rows matched by ``id``, the author given by its id."""
+
+    class Meta:
+        model = Book
+        fields = ("id", "isbn", "title", "author", "price", "published", "pages")
+        clean_model_instances = True
+
+
+class ShoutingWidget(widgets.CharWidget):
+    """A custom widget: no fast converter, cleaned by its own clean()."""
+
+    def clean(self, value, row=None, **kwargs):
+        if value == "boom":
+            raise ValueError("No booms in titles.")
+        return super().clean(value, row, **kwargs).upper()
+
+
+class CustomWidgetBookResource(CleanBookResource):
+    title = fields.Field(attribute="title", column_name="title", widget=ShoutingWidget())
