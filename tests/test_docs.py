@@ -159,12 +159,15 @@ MAKE_TARGETS = set(re.findall(r"^([a-z][\w-]*):", (ROOT / "Makefile").read_text(
 
 def check_command(page: Path, command: list[str]) -> None:
     """A documented shell command names something real: the package, a
-    Makefile target, a management command of the quickstart project, the
+    Makefile target, a script of the repository, a management command of the
+    quickstart project, the
     quickstart's Celery app, a route of the API."""
     from django.core.management import get_commands
 
-    program, *args = command
     where = f"{page.name}: {' '.join(command)}"
+    while re.fullmatch(r"[A-Z_]+=\S*", command[0]):  # environment assignments
+        command = command[1:]
+    program, *args = command
     if program == "pip":
         assert args[0] == "install", where
         for name in args[1:]:
@@ -172,6 +175,8 @@ def check_command(page: Path, command: list[str]) -> None:
             assert base in {PROJECT["project"]["name"], "django-storages", "openapi-python-client"}
     elif program == "make":
         assert set(args) <= MAKE_TARGETS, where
+    elif program == "python" and args[0].startswith("scripts/"):
+        assert (ROOT / args[0]).is_file(), where
     elif program == "python":
         assert args[0] == "manage.py", where
         commands = get_commands()
