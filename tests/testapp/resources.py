@@ -142,6 +142,8 @@ class FaultyBookResource(BookResource):
                 raise SoftTimeLimitExceeded()
             raise OperationalError("server closed the connection unexpectedly")
         return super().import_data(dataset, *args, dry_run=dry_run, **kwargs)
+
+
 class CleanBookResource(resources.ModelResource):
     """Validates instances with ``full_clean()``: runs on the bulk import path."""
 
