@@ -1,6 +1,7 @@
 # make demo   run the example project (API, admin, Celery worker) on SQLite
 # make test   run the whole test suite (SQLite + filesystem broker by default;
 #             DATABASE_URL / CELERY_BROKER_URL switch to real servers)
+# make docs   build the documentation site into site/ (docs-serve: live preview)
 # make bench  the speed and memory benchmark (docs/performance.md)
 
 PYTHON ?= $(shell scripts/find-python 3.12)
@@ -9,7 +10,7 @@ PYTEST_ARGS ?=
 # Extra requirements pinned into the venv, e.g. EXTRA_REQUIREMENTS='Django>=5.2,<6'
 EXTRA_REQUIREMENTS ?=
 
-.PHONY: venv demo test lint format clean schema loadtest bench
+.PHONY: venv demo test lint format clean schema loadtest docs docs-serve bench
 
 $(VENV)/.installed: pyproject.toml scripts/bootstrap-venv
 	EXTRA_REQUIREMENTS='$(EXTRA_REQUIREMENTS)' scripts/bootstrap-venv $(VENV) $(PYTHON)
@@ -34,8 +35,16 @@ format: venv
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+# The documentation site (mkdocs.yml, docs/): built offline into site/, every
+# warning an error; docs-serve rebuilds it on change at http://127.0.0.1:8001/.
+docs: venv
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
+
+docs-serve: venv
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs serve --strict --dev-addr 127.0.0.1:8001
+
 clean:
-	rm -rf $(VENV) example_project/var bench/var bench/.venv-ext .pytest_cache .ruff_cache
+	rm -rf $(VENV) example_project/var bench/var bench/.venv-ext .pytest_cache .ruff_cache site
 
 # A bounded load test on loopback: 50 clients against the example project with
 # 2 Celery workers on PostgreSQL + Redis (see scripts/loadtest).

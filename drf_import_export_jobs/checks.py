@@ -24,6 +24,7 @@ POSITIVE_NUMBERS = (
     "MAX_ROWS",
     "MAX_COLUMNS",
     "MAX_CELL_SIZE",
+    "MAX_LINE_SIZE",
     "CHUNK_SIZE",
     "PROGRESS_EVERY_ROWS",
     "PROGRESS_EVERY_SECONDS",
@@ -128,4 +129,130 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
                     id=f"{ID}.E008",
                 )
             )
+    errors += _check_input_settings()
+    errors += _check_celery_serialization()
     return errors
+
+
+def _check_celery_serialization() -> list[Any]:
+    """Warn when the Celery app would run pickled messages."""
+    try:
+        from .dispatch import get_celery_app
+
+        conf = get_celery_app().conf
+        accepted = {str(name).lower() for name in (conf.accept_content or ())}
+    except Exception:  # no usable app: reported by the checks above
+        return []
+    if accepted & {"pickle", "application/x-python-serialize"}:
+        return [
+            Warning(
+                "The Celery app accepts pickle messages (accept_content), so anyone who can "
+                "write to the broker can run code on the workers. The job tasks need JSON only.",
+                hint="Set CELERY_ACCEPT_CONTENT = ['json'] (accept_content of the Celery app).",
+                id=f"{ID}.W020",
+            )
+        ]
+    return []
+
+
+def _check_input_settings() -> list[Any]:
+    """TEXT_ENCODING names a codec; every THROTTLE_SCOPES scope has a rate."""
+    import codecs
+
+    from rest_framework.settings import api_settings
+
+    errors: list[Any] = []
+    encoding = jobs_settings.raw("TEXT_ENCODING")
+    try:
+        codecs.lookup(str(encoding))
+    except LookupError:
+        errors.append(
+            Error(
+                f"{SETTING_NAME}['TEXT_ENCODING'] = {encoding!r} is not a known text encoding.",
+                hint="Use a Python codec name such as 'utf-8' or 'cp1252'.",
+                id=f"{ID}.E020",
+            )
+        )
+    scopes = jobs_settings.raw("THROTTLE_SCOPES")
+    if not isinstance(scopes, dict):
+        errors.append(
+            Error(
+                f"{SETTING_NAME}['THROTTLE_SCOPES'] must be a dict of action name to scope.",
+                id=f"{ID}.E021",
+            )
+        )
+        return errors
+    rates = api_settings.DEFAULT_THROTTLE_RATES or {}
+    for action, scope in scopes.items():
+        if scope not in rates:
+            errors.append(
+                Error(
+                    f"{SETTING_NAME}['THROTTLE_SCOPES'] gives action {action!r} the scope "
+                    f"{scope!r}, which has no rate.",
+                    hint=f"Add {scope!r} to REST_FRAMEWORK['DEFAULT_THROTTLE_RATES'].",
+                    id=f"{ID}.E021",
+                )
+            )
+    return errors
+
+
+def _number(value: Any, *, allow_none: bool = False, allow_zero: bool = False) -> bool:
+    if value is None:
+        return allow_none
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return value >= 0 if allow_zero else value > 0
+
+
+@register(Tags.compatibility)
+def check_fault_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
+    """Check the heartbeat, sweep, publish and retention settings."""
+    try:
+        raw = {key: jobs_settings.raw(key) for key in FAULT_NUMBERS}
+        policy = jobs_settings.raw("TASK_PUBLISH_RETRY_POLICY")
+    except ImproperlyConfigured:
+        return []  # reported by check_settings
+    errors: list[Any] = []
+    for key, (allow_none, allow_zero) in FAULT_NUMBERS.items():
+        if not _number(raw[key], allow_none=allow_none, allow_zero=allow_zero):
+            kind = "zero or more" if allow_zero else "a positive number"
+            errors.append(
+                Error(
+                    f"{SETTING_NAME}[{key!r}] must be {kind}"
+                    + (" or None" if allow_none else "")
+                    + f", not {raw[key]!r}.",
+                    id=f"{ID}.E030",
+                )
+            )
+    if not isinstance(policy, dict) or not _number(policy.get("max_retries"), allow_zero=True):
+        errors.append(
+            Error(
+                f"{SETTING_NAME}['TASK_PUBLISH_RETRY_POLICY'] must be a dict of Celery's "
+                f"retry_policy with a bounded 'max_retries', not {policy!r}.",
+                hint="An unbounded policy lets a job creation hang while the broker is down.",
+                id=f"{ID}.E031",
+            )
+        )
+    heartbeat, stale = raw["HEARTBEAT_SECONDS"], raw["STALE_JOB_TIMEOUT"]
+    progress = jobs_settings.raw("PROGRESS_EVERY_SECONDS")
+    if not errors and isinstance(progress, (int, float)):
+        slowest = max(float(heartbeat) or float(progress), float(progress))
+        if stale < 2 * slowest:
+            errors.append(
+                Warning(
+                    f"{SETTING_NAME}['STALE_JOB_TIMEOUT'] = {stale!r} is less than twice "
+                    f"HEARTBEAT_SECONDS / PROGRESS_EVERY_SECONDS ({slowest:g}): live jobs "
+                    "may be taken for lost.",
+                    id=f"{ID}.W030",
+                )
+            )
+    return errors
+
+
+# key -> (None allowed, zero allowed)
+FAULT_NUMBERS: dict[str, tuple[bool, bool]] = {
+    "HEARTBEAT_SECONDS": (False, True),
+    "STALE_JOB_TIMEOUT": (False, False),
+    "RESEND_PENDING_AFTER": (True, True),
+    "JOB_RETENTION_DAYS": (True, True),
+}

@@ -61,12 +61,20 @@ DEFAULTS: dict[str, Any] = {
     "MAX_COLUMNS": 1000,
     # Largest size in bytes of one CSV/TSV cell.
     "MAX_CELL_SIZE": 128 * 1024,
+    # Largest size in characters of one CSV/TSV row (a line, or several lines
+    # when a quoted cell holds line breaks). Longer rows end in parse_error
+    # without being read whole into memory.
+    "MAX_LINE_SIZE": 1024 * 1024,
     # Text encoding of CSV/TSV uploads when the file has no byte order mark
     # (a UTF-8 or UTF-16 BOM always wins).
     "TEXT_ENCODING": "utf-8",
     # Rows handed to the resource at a time; also how often a running job
     # checks whether it was cancelled.
     "CHUNK_SIZE": 1000,
+    # Run imports of plain ModelResources on the chunked bulk path (same
+    # outcome as django-import-export's row-by-row import, much faster); see
+    # docs/fast-import.md. False runs every import row by row.
+    "FAST_IMPORT": True,
     # Progress is written to the job row at most once per this many rows...
     "PROGRESS_EVERY_ROWS": 1000,
     # ...or once per this many seconds, whichever comes first.
@@ -88,6 +96,38 @@ DEFAULTS: dict[str, Any] = {
     "API_ERRORS_PREVIEW": 10,
     # REST API: row errors per page of ``{p}/{id}/errors/``.
     "API_ERRORS_PAGE_SIZE": 100,
+    # REST API: DRF throttle scope per viewset action, e.g.
+    # {"create": "job-uploads", "download": "job-downloads"}; each scope needs a
+    # rate in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]. Actions not listed are
+    # not throttled by the package (the project's DEFAULT_THROTTLE_CLASSES
+    # still apply). A viewset's ``throttle_scopes`` attribute overrides this.
+    "THROTTLE_SCOPES": {},
+    # Seconds between two heartbeats of a running job: a background thread of
+    # the task refreshes the row's ``heartbeat_at``, also while one chunk is
+    # slow. 0 turns the thread off (progress writes still beat).
+    "HEARTBEAT_SECONDS": 30,
+    # Seconds without a heartbeat after which a parsing/importing/exporting
+    # job counts as lost (its worker died): the sweep, or a redelivery of its
+    # task, ends it in parse_error/import_error/export_error. Keep it well
+    # above HEARTBEAT_SECONDS and PROGRESS_EVERY_SECONDS.
+    "STALE_JOB_TIMEOUT": 5 * 60,
+    # Seconds a job may stay created/import_confirmed before the sweep sends
+    # its task again (under the same task id, so a duplicate does nothing);
+    # covers a broker that was down when the job was created. None: never.
+    "RESEND_PENDING_AFTER": 10 * 60,
+    # Celery ``retry_policy`` used when a job task is published: bounds how
+    # long creating a job may wait for an unreachable broker before the
+    # failure is logged and the job kept for the sweep.
+    "TASK_PUBLISH_RETRY_POLICY": {
+        "max_retries": 2,
+        "interval_start": 0,
+        "interval_step": 0.5,
+        "interval_max": 1,
+    },
+    # Finished jobs (every status but created, parsing, import_confirmed,
+    # importing, exporting) whose last change is older than this many days
+    # are deleted, files included, by the purge command/task. None: never.
+    "JOB_RETENTION_DAYS": 30,
 }
 
 # Keys whose values are dotted paths, imported on first access.

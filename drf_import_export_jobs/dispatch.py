@@ -35,14 +35,18 @@ def send_job_task(task_name: str, job: BaseJob, task_id: str) -> None:
     """Send ``task_name`` for ``job`` with ``task_id`` once the current
     transaction commits (at once outside a transaction).
 
-    A failure to reach the broker is logged, not raised: the job keeps its
-    status and stored task id, so it can be sent again.
+    Publishing retries as ``TASK_PUBLISH_RETRY_POLICY`` says, then gives up:
+    a failure to reach the broker is logged, not raised. The job keeps its
+    status and stored task id, and the sweep sends it again once it has been
+    pending for ``RESEND_PENDING_AFTER`` seconds.
     """
     args = [job._meta.label, job.pk]
     options: dict[str, Any] = {
         "task_id": task_id,
         "soft_time_limit": jobs_settings.TASK_SOFT_TIME_LIMIT,
         "time_limit": jobs_settings.TASK_TIME_LIMIT,
+        "retry": True,
+        "retry_policy": dict(jobs_settings.TASK_PUBLISH_RETRY_POLICY),
     }
     if jobs_settings.TASK_QUEUE:
         options["queue"] = jobs_settings.TASK_QUEUE
@@ -53,7 +57,7 @@ def send_job_task(task_name: str, job: BaseJob, task_id: str) -> None:
         except Exception:
             logger.exception(
                 "Could not send task %s (%s) for %s %s; the job keeps its status and "
-                "can be sent again.",
+                "the sweep sends it again (RESEND_PENDING_AFTER).",
                 task_name,
                 task_id,
                 job._meta.label,

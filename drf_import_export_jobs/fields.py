@@ -80,7 +80,7 @@ class JSONObjectField(serializers.Field):
                 return {}
             try:
                 data = json.loads(data)
-            except ValueError as exc:
+            except (ValueError, RecursionError) as exc:
                 self.fail("invalid_json", error=exc)
         if not isinstance(data, dict):
             self.fail("not_an_object", type=type(data).__name__)

@@ -31,16 +31,6 @@ WRITABLE_FORMATS: frozenset[str] = frozenset({"csv", "tsv", "xlsx", "json", "yam
 # File name extensions accepted for each format (lowercase, without the dot).
 EXTENSION_ALIASES: dict[str, str] = {"yml": "yaml", "txt": "csv"}
 
-CONTENT_TYPES: dict[str, str] = {
-    "csv": "text/csv",
-    "tsv": "text/tab-separated-values",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "xls": "application/vnd.ms-excel",
-    "json": "application/json",
-    "yaml": "application/x-yaml",
-    "ods": "application/vnd.oasis.opendocument.spreadsheet",
-}
-
 
 def get_format(name: str) -> base_formats.Format:
     """An initialised django-import-export format for ``name``."""

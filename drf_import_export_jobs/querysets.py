@@ -13,8 +13,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from django import forms
 from django.db import models
 from import_export.resources import Resource
+
+_SCALARS = (str, int, float, bool, type(None))
 
 
 def allowed_ordering(resource: Resource) -> list[str]:
@@ -68,6 +71,10 @@ def check_export_options(
             ]
         else:
             filterset = filterset_class(data=dict(filters), queryset=resource.get_queryset())
+            shapes = _bad_filter_values(filterset, filters)
+            if shapes:
+                problems["filters"] = shapes
+                return problems
             if not filterset.is_valid():
                 problems["filters"] = [
                     f"{name}: {' '.join(str(m) for m in messages)}"
@@ -79,6 +86,26 @@ def check_export_options(
                     f"Unknown filter(s): {', '.join(unknown)}. "
                     f"Known: {', '.join(filterset.filters)}."
                 )
+    return problems
+
+
+def _bad_filter_values(filterset: Any, filters: Mapping[str, Any]) -> list[str]:
+    """Messages for filter values of the wrong JSON type: each value is text,
+    a number, a boolean or null; a list of those only for a filter that takes
+    several values (a multiple choice filter)."""
+    problems = []
+    for name, value in filters.items():
+        if isinstance(value, _SCALARS):
+            continue
+        item = filterset.filters.get(name)
+        several = item is not None and issubclass(item.field_class, forms.MultipleChoiceField)
+        if isinstance(value, list) and several:
+            if all(isinstance(v, _SCALARS) and not isinstance(v, bool) for v in value):
+                continue
+            problems.append(f"{name}: Expected a list of texts or numbers.")
+            continue
+        expected = "text, a number, a boolean, null" + (" or a list" if several else "")
+        problems.append(f"{name}: Expected {expected}, got {type(value).__name__}.")
     return problems
 
 

@@ -147,6 +147,7 @@ def _errors(*codes: int, conflict: Any = None) -> dict[Any, Any]:
         409: conflict,
         413: FileTooLargeSerializer,
         415: ErrorDetailSerializer,
+        429: ErrorDetailSerializer,
     }
     return {(code, JSON): bodies[code] for code in codes}
 
@@ -214,6 +215,15 @@ class JobViewSetSchema(AutoSchema):
         return super().get_request_serializer()
 
     def get_response_serializers(self) -> Any:
+        """The job routes' bodies per status; every route may answer 429
+        (``THROTTLE_SCOPES``, a viewset's ``throttle_scopes`` or the project's
+        throttles)."""
+        responses = self._job_responses()
+        if isinstance(responses, dict) and (401, JSON) in responses:
+            responses = {**responses, **_errors(429)}
+        return responses
+
+    def _job_responses(self) -> Any:
         view = self.view
         action = self._action()
         job = view.get_job_serializer_class()

@@ -5,6 +5,15 @@ dies is delivered again) and store no result. They are idempotent: a delivery
 for a job that is gone, that carries another task id than the job stored, or
 whose job is not in the status the method starts from, does nothing and logs
 why. Time limits are set per call from the package settings.
+
+A delivery that finds its job already running (the broker redelivered the
+task of a worker that died, or of one that is still at work) never runs it a
+second time: with a fresh heartbeat it is skipped, with a heartbeat older than
+``STALE_JOB_TIMEOUT`` the job is ended in its error status as lost. While a
+task runs, :class:`~drf_import_export_jobs.heartbeat.Heartbeat` keeps the
+job's heartbeat fresh.
+
+``sweep_jobs`` and ``purge_jobs`` are meant for Celery beat.
 """
 
 from __future__ import annotations
@@ -15,8 +24,9 @@ from typing import Any
 from celery import Task, shared_task
 from django.apps import apps
 
-from . import dispatch
+from . import dispatch, housekeeping
 from .exceptions import InvalidJobStatus
+from .heartbeat import Heartbeat
 
 logger = logging.getLogger(__name__)
 
@@ -25,13 +35,19 @@ TASK_OPTIONS: dict[str, Any] = {
     "acks_late": True,
     "reject_on_worker_lost": True,
     "ignore_result": True,
+    # Arguments are a model label and an id: JSON, whatever the app's default.
+    "serializer": "json",
 }
 
 
 def run_job_method(
-    task: Task, model_label: str, job_id: int, task_id_field: str, method: str
+    task: Task, model_label: str, job_id: int, task_id_field: str, method: str, running: str
 ) -> None:
-    """Load the job and call ``method`` on it, skipping stale deliveries."""
+    """Load the job and call ``method`` on it, skipping stale deliveries.
+
+    ``running`` is the status ``method`` puts the job in: finding the job
+    already there means this is a second delivery of a task that started.
+    """
     try:
         model = apps.get_model(model_label)
     except (LookupError, ValueError):
@@ -53,25 +69,67 @@ def run_job_method(
             expected,
         )
         return
+    if job.status == running:
+        handle_redelivery(task, job)
+        return
     try:
-        getattr(job, method)()
+        with Heartbeat(job):
+            getattr(job, method)()
     except InvalidJobStatus as exc:
         logger.info("Task %s: skipped, %s", task.name, exc)
+
+
+def handle_redelivery(task: Task, job: Any) -> None:
+    """A delivery for a job that is already running: never run it twice.
+
+    The first delivery's worker is either alive (its heartbeat is fresh: skip)
+    or gone (stale heartbeat: end the job as lost; an import's transaction died
+    with the worker, so nothing was written)."""
+    if not job.heartbeat_is_stale():
+        logger.info(
+            "Task %s: skipped, %s is already %s and its heartbeat is fresh "
+            "(another worker is running it).",
+            task.name,
+            job,
+            job.status,
+        )
+        return
+    if job.fail_lost_worker():
+        logger.warning(
+            "Task %s: redelivered for %s whose worker was lost; the job ended as %s.",
+            task.name,
+            job,
+            job.status,
+        )
+    else:
+        logger.info("Task %s: skipped, %s changed meanwhile (%s).", task.name, job, job.status)
 
 
 @shared_task(name=dispatch.PARSE_TASK, **TASK_OPTIONS)
 def parse_import_job(self: Task, model_label: str, job_id: int) -> None:
     """Dry-run an import job (``ImportJob.parse_data``)."""
-    run_job_method(self, model_label, job_id, "parse_task_id", "parse_data")
+    run_job_method(self, model_label, job_id, "parse_task_id", "parse_data", "parsing")
 
 
 @shared_task(name=dispatch.IMPORT_TASK, **TASK_OPTIONS)
 def import_job_data(self: Task, model_label: str, job_id: int) -> None:
     """Import a confirmed import job (``ImportJob.import_data``)."""
-    run_job_method(self, model_label, job_id, "import_task_id", "import_data")
+    run_job_method(self, model_label, job_id, "import_task_id", "import_data", "importing")
 
 
 @shared_task(name=dispatch.EXPORT_TASK, **TASK_OPTIONS)
 def export_job_data(self: Task, model_label: str, job_id: int) -> None:
     """Run an export job (``ExportJob.export_data``)."""
-    run_job_method(self, model_label, job_id, "export_task_id", "export_data")
+    run_job_method(self, model_label, job_id, "export_task_id", "export_data", "exporting")
+
+
+@shared_task(name=housekeeping.SWEEP_TASK, ignore_result=True)
+def sweep_jobs() -> dict[str, list[str]]:
+    """End lost running jobs and send stuck pending jobs again (Celery beat)."""
+    return housekeeping.sweep_jobs().as_dict()
+
+
+@shared_task(name=housekeeping.PURGE_TASK, ignore_result=True)
+def purge_jobs(days: float | None = None) -> dict[str, int]:
+    """Delete finished jobs older than ``JOB_RETENTION_DAYS`` (Celery beat)."""
+    return housekeeping.purge_jobs(days)

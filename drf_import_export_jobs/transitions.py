@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from .exceptions import InvalidJobStatus
@@ -30,20 +31,23 @@ def current_status(job: BaseJob) -> str | None:
     return type(job)._base_manager.filter(pk=job.pk).values_list("status", flat=True).first()
 
 
-def transition(job: BaseJob, target: str, allowed: Iterable[str], **fields: Any) -> None:
+def transition(
+    job: BaseJob, target: str, allowed: Iterable[str], *, when: Q | None = None, **fields: Any
+) -> None:
     """Move ``job`` to ``target`` if its stored status is in ``allowed``.
 
-    ``fields`` are written in the same UPDATE and set on the instance. Raises
-    :class:`InvalidJobStatus` naming the current status when the job is in
-    any other status. ``job_status_changed`` is sent once the change commits.
+    ``fields`` are written in the same UPDATE and set on the instance; ``when``
+    adds a condition on the row to the same UPDATE (a stale heartbeat, say).
+    Raises :class:`InvalidJobStatus` naming the current status when the job
+    is in any other status (or ``when`` does not match).
+    ``job_status_changed`` is sent once the change commits.
     """
     allowed = tuple(allowed)
     fields["updated_at"] = timezone.now()
-    updated = (
-        type(job)
-        ._base_manager.filter(pk=job.pk, status__in=allowed)
-        .update(status=target, **fields)
-    )
+    rows = type(job)._base_manager.filter(pk=job.pk, status__in=allowed)
+    if when is not None:
+        rows = rows.filter(when)
+    updated = rows.update(status=target, **fields)
     if not updated:
         now = current_status(job)
         if now is not None:

@@ -6,6 +6,7 @@ servers, e.g. PostgreSQL and Redis.
 """
 
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -141,3 +142,10 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "loggers": {"drf_import_export_jobs": {"handlers": ["console"], "level": "INFO"}},
 }
+
+# The documentation's quickstart project (docs/examples/quickstart): its app
+# is installed so that the tests run the code the docs show.
+DOCS_QUICKSTART = BASE_DIR.parent / "docs" / "examples" / "quickstart"
+if str(DOCS_QUICKSTART) not in sys.path:
+    sys.path.insert(0, str(DOCS_QUICKSTART))
+INSTALLED_APPS.append("library")

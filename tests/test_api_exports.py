@@ -175,7 +175,7 @@ def test_download_sends_the_file_as_an_attachment(api, user, accept):
     response = api.get(f"{URL}{job.pk}/download/", **headers)
     assert response.status_code == 200
     assert b"".join(response.streaming_content) == content
-    assert response["Content-Type"] == "text/csv"
+    assert response["Content-Type"] == "application/octet-stream"
     assert response["Content-Disposition"] == f'attachment; filename="{job.export_filename}"'
     assert response["Content-Length"] == str(len(content))
 

@@ -27,7 +27,6 @@ from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
-from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
@@ -132,18 +131,9 @@ def test_api_conforms_to_its_schema(case: Any, api_user_jobs: list[int]) -> None
         # An invalid path parameter (``0.5``: the router's lookup takes no dot)
         # matches no URL pattern, so Django's own 404 page answers, not the API.
         checks = [not_a_server_error, status_code_conformance]
-    elif case.operation.path.endswith("/download/"):
-        # Known bug, pinned by test_a_download_has_a_documented_content_type.
-        checks = [check for check in checks if check is not content_type_conformance]
     case.validate_response(response, checks=checks, headers=headers)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=FailureGroup,
-    reason="Bug: GET {p}/{id}/download/ sends the export format's type (text/csv for a CSV "
-    "export) but the schema documents application/octet-stream only.",
-)
 def test_a_download_has_a_documented_content_type(api_user_jobs: list[int]) -> None:
     exported = ExportJob.objects.get(status="exported")
     operation = schema["/api/books/exports/{id}/download/"]["GET"]
@@ -151,7 +141,7 @@ def test_a_download_has_a_documented_content_type(api_user_jobs: list[int]) -> N
     headers = {"Authorization": BASIC}
     response = case.call(headers=headers)
     assert response.status_code == 200
-    assert response.headers["content-type"] == ["text/csv"]
+    assert response.headers["content-type"] == ["application/octet-stream"]
     case.validate_response(response, checks=[content_type_conformance], headers=headers)
 
 

@@ -135,6 +135,21 @@ def test_row_errors_give_input_error_with_rows_fields_messages_and_report(
         job.confirm_import()
 
 
+def test_a_cell_that_is_not_a_number_names_its_column_and_value(make_import_job, authors):
+    """django-import-export reports these as ``[<class 'decimal.ConversionSyntax'>]``."""
+    lines = book_rows(5)
+    lines[1] = set_cell(lines[1], "price", "cheap")
+    lines[3] = set_cell(lines[3], "pages", "many")
+    job = run_to_parsed(make_import_job(csv_bytes(lines)))
+    assert job.status == "input_error"
+    errors = [(e["row"], e["field"], e["message"]) for e in job.parse_result["errors"]]
+    assert errors == [
+        (2, "price", "'cheap' is not a number."),
+        (4, "pages", "'many' is not a number."),
+    ]
+    assert Book.objects.count() == 0
+
+
 @override_settings(DRF_IMPORT_EXPORT_JOBS={"MAX_ERRORS_IN_RESULT": 3, "CHUNK_SIZE": 10})
 def test_results_keep_the_first_errors_and_the_report_keeps_all(make_import_job, authors):
     lines = [line.replace(",Ann,", ",Nobody,") for line in book_rows(25)]
@@ -169,7 +184,7 @@ def test_unexpected_exception_during_import_is_import_error_with_traceback(
     job.confirm_import()
     from drf_import_export_jobs.pipeline import results
 
-    def explode(self, result, numbers):
+    def explode(self, result, numbers, resource=None):
         if self.rows >= 50:
             raise RuntimeError("disk on fire")
         self.rows += len(numbers)

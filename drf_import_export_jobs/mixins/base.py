@@ -11,7 +11,7 @@ from django_filters.rest_framework import DjangoFilterBackend
 from import_export.resources import Resource
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
-from rest_framework.parsers import BaseParser, JSONParser
+from rest_framework.parsers import BaseParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -19,10 +19,13 @@ from rest_framework.response import Response
 
 from .. import serializers as job_serializers
 from ..api_exceptions import JobStatusConflict
+from ..conf import jobs_settings
 from ..exceptions import InvalidJobStatus
 from ..pagination import JobPagination
+from ..parsers import JobJSONParser, body_limit_error
 from ..renderers import FileRenderer
 from ..schema import JobViewSetSchema
+from ..throttling import JobActionRateThrottle
 from ..transitions import job_label
 
 # Serializer classes made for a resource, shared by viewsets that bind the
@@ -54,8 +57,11 @@ class JobViewSetMixin:
     permission_classes: Sequence[Any] = [IsAuthenticated]
     pagination_class: Any = JobPagination
     filter_backends: Sequence[Any] = [DjangoFilterBackend]
-    parser_classes: Sequence[type[BaseParser]] = [JSONParser]
+    parser_classes: Sequence[type[BaseParser]] = [JobJSONParser]
     schema = JobViewSetSchema()
+    #: DRF throttle scope per action, e.g. ``{"create": "job-uploads"}``;
+    #: ``None`` uses ``DRF_IMPORT_EXPORT_JOBS["THROTTLE_SCOPES"]``.
+    throttle_scopes: Mapping[str, str] | None = None
     #: "import" or "export".
     job_kind: ClassVar[str] = ""
 
@@ -211,11 +217,32 @@ class JobViewSetMixin:
             str(job.status),
         )
 
+    # -- throttling --------------------------------------------------------------
+
+    def get_throttle_scope(self) -> str | None:
+        """The throttle scope of this request's action (``throttle_scopes``, else
+        ``DRF_IMPORT_EXPORT_JOBS["THROTTLE_SCOPES"]``); ``None``: not throttled
+        by the package. Override to choose per user or per request."""
+        scopes = self.throttle_scopes
+        if scopes is None:
+            scopes = jobs_settings.THROTTLE_SCOPES or {}
+        return scopes.get(self.resolve_action() or "")
+
+    def get_throttles(self) -> list[Any]:
+        """The project's throttles, plus :class:`JobActionRateThrottle` when
+        this action has a throttle scope."""
+        throttles = list(super().get_throttles())  # type: ignore[misc]
+        if self.get_throttle_scope():
+            throttles.append(JobActionRateThrottle())
+        return throttles
+
     # -- errors and content negotiation ------------------------------------------
 
     def handle_exception(self, exc: Exception) -> Response:
         """Refused transitions are 409 with the current status (404 if the job
-        is gone); everything else as DRF does."""
+        is gone); a body Django refuses (too big, too many fields or files) is
+        a JSON 400 naming the Django setting; everything else as DRF does."""
+        exc = body_limit_error(exc) or exc
         if isinstance(exc, InvalidJobStatus):
             exc = (
                 JobStatusConflict.from_invalid_status(exc)

@@ -5,18 +5,22 @@ from __future__ import annotations
 import logging
 import traceback as traceback_module
 import uuid
-from typing import Any
+from datetime import timedelta
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 from import_export.formats.base_formats import Format
 from import_export.resources import Resource
 
+from ..conf import jobs_settings
 from ..exceptions import InvalidJobStatus, JobConfigurationError
 from ..formats import get_format
+from ..managers import JobManager
 from ..transitions import transition
 
 logger = logging.getLogger(__name__)
@@ -67,6 +71,17 @@ class BaseJob(models.Model):
     )
     error_message = models.TextField(_("error message"), blank=True)
     traceback = models.TextField(_("traceback"), blank=True)
+
+    objects = JobManager()
+
+    # Statuses a job may be cancelled from (and is never deleted in).
+    CANCELLABLE: ClassVar[tuple[str, ...]] = ()
+    # Statuses in which a worker runs the job and beats its heartbeat.
+    RUNNING: ClassVar[tuple[str, ...]] = ()
+    # Statuses in which the job waits for its task to be picked up.
+    PENDING: ClassVar[tuple[str, ...]] = ()
+    # Running status -> (error status, "finished at" field) of a lost worker.
+    LOST_WORKER: ClassVar[dict[str, tuple[str, str]]] = {}
 
     class Meta:
         abstract = True
@@ -132,3 +147,94 @@ class BaseJob(models.Model):
             logger.info("Not recording %s: %s", target, exc)
             return False
         return True
+
+    # -- faults -----------------------------------------------------------------
+
+    def heartbeat_is_stale(self, timeout: float | None = None) -> bool:
+        """Whether this running job's last sign of life (``heartbeat_at``, else
+        ``updated_at``) is older than ``timeout`` seconds
+        (``STALE_JOB_TIMEOUT`` by default)."""
+        cutoff = timezone.now() - timedelta(seconds=_stale_timeout(timeout))
+        last = self.heartbeat_at or self.updated_at
+        return last is None or last < cutoff
+
+    def lost_worker_message(self, timeout: float) -> str:
+        """The ``error_message`` of a job whose worker was lost. Override to
+        word it for your users."""
+        action = {"parsing": "dry run", "importing": "import", "exporting": "export"}
+        what = action.get(self.status, "job")
+        outcome = {
+            "parsing": "nothing was written; upload the file again",
+            "importing": "its transaction was rolled back and nothing was imported",
+            "exporting": "no file was kept; start a new export",
+        }.get(self.status, "it was stopped")
+        return (
+            f"The worker running the {what} was lost (no heartbeat for more than "
+            f"{timeout:g} seconds, see STALE_JOB_TIMEOUT); {outcome}."
+        )
+
+    def fail_lost_worker(self, timeout: float | None = None) -> bool:
+        """End this running job in its error status if its heartbeat is older
+        than ``timeout`` seconds (``STALE_JOB_TIMEOUT`` by default).
+
+        One conditional UPDATE: it matches only while the job is still in the
+        same running status with a stale heartbeat, so a worker that is alive
+        (or finishes meanwhile) always wins. Returns whether the job was ended.
+        """
+        timeout = _stale_timeout(timeout)
+        running = self.status
+        if running not in self.LOST_WORKER:
+            return False
+        error_status, finished_field = self.LOST_WORKER[running]
+        cutoff = timezone.now() - timedelta(seconds=timeout)
+        stale = Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, updated_at__lt=cutoff)
+        try:
+            transition(
+                self,
+                error_status,
+                (running,),
+                when=stale,
+                error_message=self.lost_worker_message(timeout),
+                traceback="",
+                **{finished_field: timezone.now()},
+            )
+        except InvalidJobStatus:
+            return False
+        logger.warning("%s: worker lost while %s; ended as %s.", self, running, error_status)
+        return True
+
+    def resend_pending_task(self, after: float | None = None) -> bool:
+        """Send the task of a job still waiting in ``PENDING`` again if it has
+        not changed for ``after`` seconds (``RESEND_PENDING_AFTER``), under its
+        stored task id: if the first message does arrive after all, one of the
+        two deliveries finds the job no longer pending and does nothing.
+
+        The conditional UPDATE of ``updated_at`` makes two sweeps racing for
+        the job send it once. Returns whether the task was sent.
+        """
+        if after is None:
+            after = jobs_settings.RESEND_PENDING_AFTER
+        if after is None or self.status not in self.PENDING:
+            return False
+        now = timezone.now()
+        touched = (
+            type(self)
+            ._base_manager.filter(
+                pk=self.pk, status=self.status, updated_at__lt=now - timedelta(seconds=after)
+            )
+            .update(updated_at=now)
+        )
+        if not touched:
+            return False
+        self.updated_at = now
+        logger.warning("%s: still %s; sending its task again.", self, self.status)
+        self.send_pending_task()
+        return True
+
+    def send_pending_task(self) -> None:
+        """Send the task this job waits for in its pending status."""
+        raise NotImplementedError
+
+
+def _stale_timeout(timeout: float | None) -> float:
+    return float(jobs_settings.STALE_JOB_TIMEOUT if timeout is None else timeout)

@@ -47,6 +47,8 @@ class AbstractExportJob(BaseJob):
 
     CANCELLABLE = ("created", "exporting")
     RUNNING = ("exporting",)
+    PENDING = ("created",)
+    LOST_WORKER = {"exporting": ("export_error", "export_finished_at")}
 
     status = models.CharField(
         _("status"),
@@ -101,6 +103,11 @@ class AbstractExportJob(BaseJob):
             type(self)._base_manager.filter(pk=self.pk).update(export_task_id=self.export_task_id)
         dispatch.send_job_task(dispatch.EXPORT_TASK, self, self.export_task_id)
 
+    def send_pending_task(self) -> None:
+        """Send the export task again, under the stored task id."""
+        if self.status == self.ExportStatus.CREATED:
+            self.start_export_task()
+
     @property
     def export_filename(self) -> str:
         """The download name of the result, e.g. ``books-export-12-20261125-140200.csv``."""
@@ -128,6 +135,7 @@ class AbstractExportJob(BaseJob):
             S.EXPORTING,
             (S.CREATED,),
             export_started_at=timezone.now(),
+            heartbeat_at=timezone.now(),
             progress_current=0,
             error_message="",
             traceback="",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 from functools import partial
 from typing import Any
 
@@ -13,10 +15,16 @@ from django.utils.translation import gettext_lazy as _
 
 from .. import dispatch
 from ..exceptions import FileParseError, InvalidJobStatus, JobCancelled, JobConfigurationError
-from ..files import error_report_upload_to, get_job_storage, import_file_upload_to
+from ..files import (
+    error_report_upload_to,
+    get_job_storage,
+    import_file_upload_to,
+    staged_name,
+)
 from ..formats import allowed_import_formats
 from ..pipeline import importing
 from ..pipeline.results import ResultCollector
+from ..pipeline.staging import StageReader, StageWriter
 from ..progress import ProgressReporter
 from ..transitions import transition
 from .base import BaseJob, new_task_id
@@ -46,6 +54,11 @@ class AbstractImportJob(BaseJob):
 
     CANCELLABLE = ("created", "parsing", "import_confirmed", "importing")
     RUNNING = ("parsing", "importing")
+    PENDING = ("created", "import_confirmed")
+    LOST_WORKER = {
+        "parsing": ("parse_error", "parse_finished_at"),
+        "importing": ("import_error", "import_finished_at"),
+    }
 
     status = models.CharField(
         _("status"),
@@ -112,6 +125,14 @@ class AbstractImportJob(BaseJob):
             type(self)._base_manager.filter(pk=self.pk).update(parse_task_id=self.parse_task_id)
         dispatch.send_job_task(dispatch.PARSE_TASK, self, self.parse_task_id)
 
+    def send_pending_task(self) -> None:
+        """Send the parse task (created) or the import task (import_confirmed)
+        again, under the stored task id."""
+        if self.status == self.ImportStatus.IMPORT_CONFIRMED and self.import_task_id:
+            dispatch.send_job_task(dispatch.IMPORT_TASK, self, self.import_task_id)
+        elif self.status == self.ImportStatus.CREATED:
+            self.start_parse_data_task()
+
     # -- dry run ---------------------------------------------------------------
 
     def parse_data(self) -> None:
@@ -128,11 +149,14 @@ class AbstractImportJob(BaseJob):
             S.PARSING,
             (S.CREATED,),
             parse_started_at=timezone.now(),
+            heartbeat_at=timezone.now(),
             progress_current=0,
             error_message="",
             traceback="",
         )
         collector = ResultCollector()
+        stage = StageWriter()
+        bulk = False
         try:
             with ProgressReporter(self) as progress, self.data_file.open("rb") as stream:
                 resource = self.resource
@@ -146,28 +170,35 @@ class AbstractImportJob(BaseJob):
                         progress=progress,
                     )
                 else:
-                    importing.run_resource(
+                    bulk = importing.run_resource(
                         stream,
                         self.file_format_name,
                         resource,
                         dry_run=True,
                         collector=collector,
                         progress=progress,
+                        stage_writer=stage,
                     )
         except JobCancelled:
             logger.info("%s was cancelled while parsing.", self)
             collector.close()
+            stage.close()
             return
         except (FileParseError, JobConfigurationError) as exc:
+            stage.close()
             self._finish_parse(S.PARSE_ERROR, collector, self._error_fields(exc, False))
             return
         except Exception as exc:
+            stage.close()
             logger.exception("Parsing %s failed.", self)
             self._finish_parse(S.PARSE_ERROR, collector, self._error_fields(exc))
             return
         failed = collector.has_row_errors or (
             collector.has_invalid_rows and not self.skip_invalid_rows
         )
+        if bulk and not failed:
+            self._save_staged_results(stage)
+        stage.close()
         fields = {}
         if failed:
             fields["error_message"] = (
@@ -177,6 +208,26 @@ class AbstractImportJob(BaseJob):
         self._finish_parse(S.INPUT_ERROR if failed else S.PARSED, collector, fields)
         if not failed and self.skip_parse_step:
             self.confirm_import()
+
+    def _save_staged_results(self, stage: StageWriter) -> None:
+        """Store the dry run's chunk records for the import (bulk path only)."""
+        storage = self.data_file.storage
+        name = staged_name(self.data_file.name)
+        try:
+            storage.delete(name)
+            saved = storage.save(name, File(stage.rewound(), name=name))
+            if saved != name:
+                storage.delete(saved)
+        except Exception:
+            logger.warning("Could not store the dry run's records of %s.", self, exc_info=True)
+
+    def delete_staged_results(self) -> None:
+        """Delete the dry run's chunk records (after the import, with the job)."""
+        if self.data_file:
+            try:
+                self.data_file.storage.delete(staged_name(self.data_file.name))
+            except Exception:
+                logger.warning("Could not delete the staged results of %s.", self, exc_info=True)
 
     def _finish_parse(
         self, target: str, collector: ResultCollector, fields: dict[str, Any]
@@ -231,6 +282,7 @@ class AbstractImportJob(BaseJob):
             S.IMPORTING,
             (S.IMPORT_CONFIRMED,),
             import_started_at=timezone.now(),
+            heartbeat_at=timezone.now(),
             progress_current=0,
             error_message="",
             traceback="",
@@ -246,6 +298,7 @@ class AbstractImportJob(BaseJob):
             with (
                 ProgressReporter(self, self.progress_total) as progress,
                 self.data_file.open("rb") as stream,
+                self._staged_results() as staged,
             ):
                 resource = self.resource
                 with transaction.atomic(using=alias):
@@ -257,6 +310,7 @@ class AbstractImportJob(BaseJob):
                         collector=collector,
                         progress=progress,
                         stop_when=must_stop,
+                        stage_reader=staged,
                     )
                     if must_stop(collector):
                         raise importing.RowsFailed()
@@ -282,6 +336,24 @@ class AbstractImportJob(BaseJob):
             self._fail_import(collector, self._error_fields(exc))
             return
         collector.close()
+
+    @contextlib.contextmanager
+    def _staged_results(self) -> Iterator[StageReader | None]:
+        """The dry run's chunk records, if it left any; deleted afterwards."""
+        storage = self.data_file.storage
+        name = staged_name(self.data_file.name)
+        handle = None
+        try:
+            if storage.exists(name):
+                handle = storage.open(name, "rb")
+        except Exception:
+            logger.warning("Could not open the staged results of %s.", self, exc_info=True)
+        try:
+            yield None if handle is None else StageReader(iter(handle))
+        finally:
+            if handle is not None:
+                handle.close()
+            self.delete_staged_results()
 
     def _fail_import(self, collector: ResultCollector, fields: dict[str, Any]) -> None:
         report = self._save_report(collector)

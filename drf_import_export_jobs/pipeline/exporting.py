@@ -80,10 +80,27 @@ class XlsxWriter(RowWriter):
 
         self.workbook = Workbook(write_only=True)
         self.sheet = self.workbook.create_sheet()
-        self.sheet.append([_xlsx_value(h) for h in headers])
+        self.sheet.append(self._cells(headers))
 
     def write(self, row: list[Any]) -> None:
-        self.sheet.append([_xlsx_value(v) for v in row])
+        self.sheet.append(self._cells(row))
+
+    def _cells(self, values: list[Any]) -> list[Any]:
+        """Values for ``append``; text that openpyxl would store as a formula
+        (``=...``) or an error code (``#N/A``) becomes an explicit text cell,
+        so an export never holds a live formula, escaped or not."""
+        from openpyxl.cell import WriteOnlyCell
+        from openpyxl.cell.cell import ERROR_CODES
+
+        cells: list[Any] = []
+        for value in values:
+            value = _xlsx_value(value)
+            if isinstance(value, str) and (value.startswith("=") or value in ERROR_CODES):
+                cell = WriteOnlyCell(self.sheet, value)
+                cell.data_type = "s"
+                value = cell
+            cells.append(value)
+        return cells
 
     def close(self) -> None:
         self.workbook.save(self.out)

@@ -10,6 +10,7 @@ progress and stops if the job was cancelled.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import IO, Any
 
@@ -19,9 +20,14 @@ from import_export.resources import Resource
 from ..conf import jobs_settings
 from ..exceptions import FileParseError, JobCancelled
 from ..progress import ProgressReporter
+from .fastchunk import BulkImporter
+from .fastpath import fast_import_refusal
 from .reading import Table, open_table
 from .results import ResultCollector
 from .sequences import forward_only_sequence_reset
+from .staging import StageReader, StageWriter
+
+logger = logging.getLogger(__name__)
 
 
 class RowsFailed(Exception):
@@ -71,10 +77,15 @@ def run_resource(
     progress: ProgressReporter,
     stop_when: Callable[[ResultCollector], bool] | None = None,
     import_kwargs: dict[str, Any] | None = None,
-) -> None:
+    stage_writer: StageWriter | None = None,
+    stage_reader: StageReader | None = None,
+) -> bool:
     """Import (or dry-run) every row of ``stream`` through ``resource``.
 
-    Results go to ``collector``. Raises :class:`RowsFailed` as soon as
+    Results go to ``collector``. On the bulk path, a dry run records its
+    chunks in ``stage_writer`` and an import replays them from
+    ``stage_reader`` (see :mod:`.staging`). Returns whether the bulk path
+    ran. Raises :class:`RowsFailed` as soon as
     ``stop_when(collector)`` is true after a chunk. Raises
     :class:`JobCancelled` when the job was cancelled between chunks.
     """
@@ -82,6 +93,10 @@ def run_resource(
     progress.set_total(table.total)
     size = max(1, int(jobs_settings.CHUNK_SIZE))
     kwargs = dict(import_kwargs or {})
+    bulk = choose_bulk_importer(resource, table.headers, dry_run=dry_run, import_kwargs=kwargs)
+    if bulk is not None:
+        bulk.stage_writer = stage_writer
+        bulk.stage_reader = stage_reader
     chunk: list[list[Any]] = []
     numbers: list[int] = []
     number = 0
@@ -92,18 +107,20 @@ def run_resource(
         if progress.is_cancelled():
             raise JobCancelled()
         if chunk:
-            dataset = tablib.Dataset(*chunk, headers=table.headers)
             with forward_only_sequence_reset(resource.get_db_connection_name()):
-                result = resource.import_data(
-                    dataset,
-                    dry_run=dry_run,
-                    raise_errors=False,
-                    use_transactions=True,
-                    collect_failed_rows=False,
-                    rollback_on_validation_errors=False,
-                    **kwargs,
-                )
-            collector.add_result(result, list(numbers))
+                if bulk is not None:
+                    result = bulk.run_chunk(chunk)
+                else:
+                    result = resource.import_data(
+                        tablib.Dataset(*chunk, headers=table.headers),
+                        dry_run=dry_run,
+                        raise_errors=False,
+                        use_transactions=True,
+                        collect_failed_rows=False,
+                        rollback_on_validation_errors=False,
+                        **kwargs,
+                    )
+            collector.add_result(result, list(numbers), resource)
             chunk.clear()
             numbers.clear()
         progress.advance(number - reported)
@@ -123,6 +140,25 @@ def run_resource(
     flush()
     if number == 0:
         raise FileParseError("The file has a header row but no data rows.")
+    return bulk is not None
+
+
+def choose_bulk_importer(
+    resource: Resource,
+    headers: list[str],
+    *,
+    dry_run: bool,
+    import_kwargs: dict[str, Any],
+) -> BulkImporter | None:
+    """The bulk path's importer for ``resource``, or None (and a log line
+    saying why) when it takes the row-by-row path."""
+    refusal = fast_import_refusal(resource)
+    name = type(resource).__name__
+    if refusal is not None:
+        logger.info("%s imports row by row: %s.", name, refusal)
+        return None
+    logger.info("%s imports on the bulk path.", name)
+    return BulkImporter(resource, headers, dry_run=dry_run, import_kwargs=import_kwargs)
 
 
 def scan_rows(

@@ -12,6 +12,8 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
+import datetime
+import decimal
 import io
 import zipfile
 from collections.abc import Iterator
@@ -29,7 +31,7 @@ BINARY_FORMATS = frozenset({"xlsx", "xls", "ods"})
 Row = tuple[list[Any], str | None]
 
 _SNIFF_BYTES = 64 * 1024
-# An XLSX whose parts unpack to more than this many times MAX_UPLOAD_SIZE is
+# An XLSX or ODS whose parts unpack to more than this many times MAX_UPLOAD_SIZE is
 # refused as a likely zip bomb.
 XLSX_MAX_EXPANSION = 20
 
@@ -121,27 +123,64 @@ def _looks_binary(head: bytes, encoding: str) -> str | None:
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         return "an old Office document (an XLS workbook?)"
     if encoding != "utf-16" and b"\x00" in head:
+        sample = head[:4096]
+        if sample.count(b"\x00") * 3 >= len(sample):
+            # Every other byte zero: text in UTF-16 saved without a byte order mark.
+            return "UTF-16 text without a byte order mark; save it as UTF-8 (or UTF-16 with a BOM)"
         return "binary data"
     return None
+
+
+def _decode_error(encoding: str, exc: UnicodeDecodeError) -> FileParseError:
+    bad = " ".join(f"0x{byte:02x}" for byte in exc.object[exc.start : exc.end][:4])
+    return FileParseError(
+        f"The file is not valid {encoding} text (it holds the byte(s) {bad}): save it as "
+        "UTF-8 and upload it "
+        f"again (the server reads text files without a byte order mark as {encoding}, "
+        f'DRF_IMPORT_EXPORT_JOBS["TEXT_ENCODING"]).'
+    )
+
+
+class _RowBudget:
+    """Characters read for the CSV record being parsed, against ``MAX_LINE_SIZE``."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+
+
+def _bounded_lines(text: IO[str], budget: _RowBudget, line: list[int]) -> Iterator[str]:
+    """Physical lines of ``text``, never reading more than the budget allows:
+    a record longer than ``MAX_LINE_SIZE`` is refused before it is read whole."""
+    while True:
+        piece = text.readline(budget.limit - budget.used + 1)
+        if not piece:
+            return
+        budget.used += len(piece)
+        if budget.used > budget.limit:
+            raise FileParseError(
+                f"Line {line[0] + 1} of the file is longer than {budget.limit} characters, "
+                'the most a row may have (DRF_IMPORT_EXPORT_JOBS["MAX_LINE_SIZE"]).'
+            )
+        yield piece
 
 
 def _delimited_rows(stream: IO[bytes], encoding: str, delimiter: str) -> Iterator[list[str]]:
     stream.seek(0)
     text = io.TextIOWrapper(stream, encoding=encoding, errors="strict", newline="")
-    line = 0
+    budget = _RowBudget(int(jobs_settings.MAX_LINE_SIZE))
+    line = [0]  # physical lines consumed by the rows yielded so far
     try:
-        reader = csv.reader(text, delimiter=delimiter, strict=False)
+        reader = csv.reader(_bounded_lines(text, budget, line), delimiter=delimiter, strict=False)
         for row in reader:
-            line = reader.line_num
+            line[0] = reader.line_num
+            budget.used = 0
             yield row
     except UnicodeDecodeError as exc:
-        raise FileParseError(
-            f"The file is not valid {encoding} text (near line {line + 1}): save it as "
-            "UTF-8 and upload it again."
-        ) from exc
+        raise _decode_error(encoding, exc) from exc
     except csv.Error as exc:
         raise FileParseError(
-            f"The file cannot be read as CSV near line {line + 1}: {exc}."
+            f"The file cannot be read as CSV near line {line[0] + 1}: {exc}."
         ) from exc
     finally:
         with contextlib.suppress(ValueError):  # the underlying file was closed first
@@ -171,20 +210,28 @@ def _open_delimited(stream: IO[bytes], head: bytes, delimiter: str) -> Table:
 # -- XLSX -------------------------------------------------------------------------
 
 
-def _open_xlsx(stream: IO[bytes], head: bytes) -> Table:
-    if not head.startswith(b"PK"):
-        raise FileParseError("The file is not an XLSX workbook.")
+def _check_archive(stream: IO[bytes], kind: str) -> None:
+    """Refuse a ZIP container (XLSX, ODS) that is broken or unpacks to more
+    than ``XLSX_MAX_EXPANSION`` times ``MAX_UPLOAD_SIZE`` (a zip bomb), by its
+    directory, before any part is unpacked. A part larger than its directory
+    entry says fails its CRC check when read."""
     try:
         with zipfile.ZipFile(stream) as archive:
             unpacked = sum(info.file_size for info in archive.infolist())
     except zipfile.BadZipFile as exc:
-        raise FileParseError("The file is not a valid XLSX workbook (broken ZIP).") from exc
+        raise FileParseError(f"The file is not a valid {kind} (broken ZIP).") from exc
     limit = int(jobs_settings.MAX_UPLOAD_SIZE) * XLSX_MAX_EXPANSION
     if unpacked > limit:
         raise FileParseError(
             f"The workbook unpacks to {unpacked} bytes, more than the {limit} accepted."
         )
     stream.seek(0)
+
+
+def _open_xlsx(stream: IO[bytes], head: bytes) -> Table:
+    if not head.startswith(b"PK"):
+        raise FileParseError("The file is not an XLSX workbook.")
+    _check_archive(stream, "XLSX workbook")
     from openpyxl import load_workbook
 
     try:
@@ -198,7 +245,9 @@ def _open_xlsx(stream: IO[bytes], head: bytes) -> Table:
     except FileParseError:
         raise
     except Exception as exc:
-        raise FileParseError(f"The file is not a readable XLSX workbook: {exc}") from exc
+        raise FileParseError(
+            f"The file is not a readable XLSX workbook: {_root_cause(exc)}"
+        ) from exc
     if first is None:
         raise FileParseError("The file is empty.")
     headers = ["" if h is None else str(h) for h in first]
@@ -207,6 +256,20 @@ def _open_xlsx(stream: IO[bytes], head: bytes) -> Table:
     max_row = getattr(sheet, "max_row", None)
     total = max(0, max_row - 1) if isinstance(max_row, int) else None
     return Table(headers=headers, total=total, _rows=_guard_xlsx(rows))
+
+
+def _root_cause(exc: BaseException) -> str:
+    """The innermost error of a chain, as ``Type: message`` (openpyxl's own
+    messages name the stored file, which the uploader must not see)."""
+    seen = {id(exc)}
+    while True:
+        inner = exc.__cause__ or exc.__context__
+        if inner is None or id(inner) in seen:
+            break
+        seen.add(id(inner))
+        exc = inner
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}"[:300] if text else type(exc).__name__
 
 
 def _guard_xlsx(rows: Iterator[tuple[Any, ...]]) -> Iterator[list[Any]]:
@@ -222,17 +285,20 @@ def _guard_xlsx(rows: Iterator[tuple[Any, ...]]) -> Iterator[list[Any]]:
 
 def _open_whole(stream: IO[bytes], head: bytes, format_name: str) -> Table:
     file_format = get_format(format_name)
+    if format_name == "ods" and head.startswith(b"PK"):
+        _check_archive(stream, "ODS spreadsheet")
     data: Any = stream.read()
     if format_name not in BINARY_FORMATS:
         encoding = _text_encoding(head)
-        if _looks_binary(head, encoding):
-            raise FileParseError(f"The file is named .{format_name} but is not text.")
+        kind = _looks_binary(head, encoding)
+        if kind:
+            raise FileParseError(f"The file is named as .{format_name} text but contains {kind}.")
         try:
             data = data.decode(encoding)
         except UnicodeDecodeError as exc:
-            raise FileParseError(
-                f"The file is not valid {encoding} text: save it as UTF-8 and upload it again."
-            ) from exc
+            raise _decode_error(encoding, exc) from exc
+    if format_name == "yaml":
+        _refuse_yaml_aliases(data)
     try:
         dataset = file_format.create_dataset(data)
     except Exception as exc:
@@ -240,4 +306,51 @@ def _open_whole(stream: IO[bytes], head: bytes, format_name: str) -> Table:
     headers = [str(h) for h in (dataset.headers or [])]
     if not headers:
         raise FileParseError("The file is empty or has no header.")
-    return Table(headers=headers, total=len(dataset), _rows=iter(dataset))
+    rows: Iterator[list[Any]] = iter(dataset)
+    if format_name in ("json", "yaml"):
+        rows = _scalar_rows(rows, headers)
+    return Table(headers=headers, total=len(dataset), _rows=rows)
+
+
+# Cell values a JSON or YAML import accepts; lists and mappings are refused.
+_SCALARS = (str, int, float, bool, type(None), decimal.Decimal, datetime.date, datetime.time)
+
+
+def _scalar_rows(rows: Iterator[Any], headers: list[str]) -> Iterator[list[Any]]:
+    for number, row in enumerate(rows, start=1):
+        cells = list(row)
+        for column, cell in zip(headers, cells, strict=False):
+            if not isinstance(cell, _SCALARS):
+                kind = "a list" if isinstance(cell, (list, tuple)) else "a nested object"
+                raise FileParseError(
+                    f"Row {number}, column {column!r} holds {kind}; cells must be text, "
+                    "numbers, booleans or empty."
+                )
+        yield cells
+
+
+def _refuse_yaml_aliases(text: str) -> None:
+    """Refuse YAML aliases (``*name``), which can expand a few lines to
+    gigabytes of cells, and nesting deeper than rows of plain cells (a list
+    of mappings) needs, which PyYAML's scanner handles in quadratic time.
+    Scans the event stream, which never builds the data."""
+    import yaml
+
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.AliasEvent):
+                raise FileParseError(
+                    "The YAML file uses an alias (*name); imports do not accept aliases."
+                )
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > 2:
+                    raise FileParseError(
+                        "The YAML file nests lists or mappings more than two levels deep; "
+                        "an import needs a list of rows whose cells are plain values."
+                    )
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        return  # not valid YAML: reported when the file is read

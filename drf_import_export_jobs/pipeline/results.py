@@ -28,6 +28,7 @@ from import_export.results import Result
 
 from ..conf import jobs_settings
 from .escaping import escape_cell
+from .messages import describe_row_error
 
 ROW_TYPES = ("new", "update", "delete", "skip", "error", "invalid")
 
@@ -72,9 +73,10 @@ class ResultCollector:
         self.totals["invalid"] += 1
         self.add_error(number, None, message)
 
-    def add_result(self, result: Result, numbers: list[int]) -> None:
+    def add_result(self, result: Result, numbers: list[int], resource: Any = None) -> None:
         """Merge a django-import-export ``Result`` of one chunk; ``numbers[i]``
-        is the file row number of the chunk's row ``i + 1``."""
+        is the file row number of the chunk's row ``i + 1``. With the chunk's
+        ``resource``, raw number errors name their column."""
         for key in ROW_TYPES:
             self.totals[key] += int(result.totals.get(key, 0))
         self.rows += len(numbers)
@@ -83,7 +85,7 @@ class ResultCollector:
         for error_row in result.error_rows:
             number = numbers[error_row.number - 1]
             for error in error_row.errors:
-                self.add_error(number, None, str(error.error))
+                self.add_error(number, *describe_row_error(error, resource))
         for invalid in result.invalid_rows:
             number = numbers[invalid.number - 1]
             for field, messages in invalid.error_dict.items():

@@ -51,8 +51,8 @@ def forward_only_sequence_reset(alias: str) -> Iterator[None]:
     """Within the block, sequence resets on ``alias`` never move a sequence
     backwards (PostgreSQL; other backends are left as they are)."""
     connection = connections[alias]
-    if connection.vendor != "postgresql":
-        yield
+    if connection.vendor != "postgresql" or "sequence_reset_sql" in vars(connection.ops):
+        yield  # not PostgreSQL, or already inside such a block
         return
     ops = connection.ops
     ops.sequence_reset_sql = lambda style, model_list: _forward_only_sql(  # type: ignore[method-assign]

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 
 
 def env_flag(name: str, default: bool) -> bool:
@@ -152,6 +153,21 @@ else:
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
+# Celery beat (``celery -A example_project worker -B`` in run-demo): the sweep
+# ends jobs whose worker died and resends jobs stuck pending; the purge
+# deletes finished jobs older than JOB_RETENTION_DAYS with their files.
+CELERY_BEAT_SCHEDULE = {
+    "sweep-import-export-jobs": {
+        "task": "drf_import_export_jobs.sweep_jobs",
+        "schedule": 60.0,
+        "options": {"expires": 50},
+    },
+    "purge-import-export-jobs": {
+        "task": "drf_import_export_jobs.purge_jobs",
+        "schedule": crontab(hour=3, minute=30),
+        "options": {"expires": 3600},
+    },
+}
 
 DRF_IMPORT_EXPORT_JOBS = {
     "CELERY_APP": "example_project.celery.app",
@@ -195,9 +211,15 @@ SPECTACULAR_SETTINGS = {
 # -- logging --------------------------------------------------------------------
 
 # The package's INFO messages (skipped deliveries, cancelled jobs) show in the
-# worker log, through the handler Celery installs on the root logger.
+# worker log, through the handler Celery installs on the root logger. Server
+# errors (a 500 and its traceback) go to stderr also when DEBUG is off, where
+# Django's defaults would only mail them to ADMINS.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "loggers": {"drf_import_export_jobs": {"level": "INFO"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler"}},
+    "loggers": {
+        "drf_import_export_jobs": {"level": "INFO"},
+        "django.request": {"handlers": ["stderr"], "level": "ERROR", "propagate": False},
+    },
 }

@@ -1,4 +1,5 @@
-"""The commands that generate the clients, as docs/clients.md shows them
+"""The commands that generate the clients, as docs/python-client.md and
+docs/frontend.md show them
 (``{placeholders}`` are filled in with paths at test time)."""
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Imports and exports books through the Python client that
 openapi-python-client generates from the API schema (package ``books_client``).
 
-docs/clients.md shows this code; tests/clients/test_python_client.py runs it
+docs/python-client.md shows this code; tests/clients/test_python_client.py runs it
 against a live server and a real Celery worker.
 """
 

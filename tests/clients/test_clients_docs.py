@@ -1,4 +1,7 @@
-"""docs/clients.md shows the code and the commands the client tests run."""
+"""docs/python-client.md and docs/frontend.md show the code, the
+configuration and the commands the client tests run: the code and the
+configuration are included from the files the tests use (every section of
+them), the commands are the ones tests/clients/commands.py runs."""
 
 from __future__ import annotations
 
@@ -14,51 +17,45 @@ from tests.clients.commands import (
 )
 
 HERE = Path(__file__).resolve().parent
-DOC = HERE.parent.parent / "docs" / "clients.md"
-SECTION = re.compile(
-    r"^[ \t]*(?:#|//) --8<-- \[start:(\w+)\]\n(.*?)^[ \t]*(?:#|//) --8<-- \[end:\1\]",
-    re.MULTILINE | re.DOTALL,
-)
-SECTIONS = ["client", "poll", "import", "export", "conflict"]
+ROOT = HERE.parent.parent
+PYTHON_DOC = ROOT / "docs" / "python-client.md"
+FRONTEND_DOC = ROOT / "docs" / "frontend.md"
+SECTION = re.compile(r"^[ \t]*(?:#|//) --8<-- \[start:([\w-]+)\]", re.MULTILINE)
 
 
-def code_blocks() -> list[str]:
-    fenced = re.findall(r"^```\w*\n(.*?)^```", DOC.read_text(), re.MULTILINE | re.DOTALL)
+def code_blocks(doc: Path) -> list[str]:
+    fenced = re.findall(r"^```\w*\n(.*?)^```", doc.read_text(), re.MULTILINE | re.DOTALL)
     return [block.strip() for block in fenced]
 
 
-def sections(path: Path) -> dict[str, str]:
-    return {name: body.strip() for name, body in SECTION.findall(path.read_text())}
+def includes(doc: Path) -> set[str]:
+    return set(re.findall(r'^--8<-- "([^"]+)"$', doc.read_text(), re.MULTILINE))
 
 
 def test_the_documented_code_is_the_code_the_tests_run():
-    blocks = code_blocks()
-    for path in (HERE / "python_client_flow.py", HERE / "ts" / "src" / "client-flow.ts"):
-        found = sections(path)
-        assert list(found) == SECTIONS, path
-        for name, body in found.items():
-            assert body in blocks, f"docs/clients.md lacks section {name!r} of {path.name}"
+    for doc, path, expected in (
+        (PYTHON_DOC, HERE / "python_client_flow.py", {"client", "poll", "import", "export"}),
+        (FRONTEND_DOC, HERE / "ts" / "src" / "client-flow.ts", {"progress"}),
+    ):
+        sections = SECTION.findall(path.read_text())
+        assert expected <= set(sections), path
+        relative = path.relative_to(ROOT)
+        assert {f"{relative}:{name}" for name in sections} <= includes(doc), doc.name
 
 
 def test_the_documented_configuration_is_the_one_the_tests_use():
-    blocks = code_blocks()
-    for path in (HERE / "openapi-python-client.yaml", HERE / "ts" / "tsconfig.json"):
-        assert path.read_text().strip() in blocks, path.name
+    assert "tests/clients/openapi-python-client.yaml" in includes(PYTHON_DOC)
+    assert "tests/clients/ts/tsconfig.json" in includes(FRONTEND_DOC)
 
 
 def test_the_documented_commands_are_the_ones_the_tests_run():
-    lines = {line.strip() for block in code_blocks() for line in block.splitlines()}
     schema = "openapi.json"
-    expected = [
-        ["python", "manage.py", *fill(SCHEMA_COMMAND, schema=schema)],
-        fill(
-            PYTHON_GENERATOR,
-            schema=schema,
-            config="openapi-python-client.yaml",
-            output="books_client",
-        ),
-        fill(TS_GENERATOR, schema=schema, output="src/client"),
-        fill(TS_COMPILE, project="."),
-    ]
-    for command in expected:
-        assert " ".join(command) in lines
+    python_lines = {line.strip() for b in code_blocks(PYTHON_DOC) for line in b.splitlines()}
+    frontend_lines = {line.strip() for b in code_blocks(FRONTEND_DOC) for line in b.splitlines()}
+    assert " ".join(["python", "manage.py", *fill(SCHEMA_COMMAND, schema=schema)]) in python_lines
+    generate = fill(
+        PYTHON_GENERATOR, schema=schema, config="openapi-python-client.yaml", output="books_client"
+    )
+    assert " ".join(generate) in python_lines
+    assert " ".join(fill(TS_GENERATOR, schema=schema, output="src/client")) in frontend_lines
+    assert " ".join(fill(TS_COMPILE, project=".")) in frontend_lines

@@ -14,6 +14,8 @@ from drf_import_export_jobs.models import ExportJob, ImportJob
 from tests.conftest import book_rows, csv_bytes
 from tests.testapp.models import Author, Book
 
+STATUSES = {"created", "parsing", "parsed", "import_confirmed", "importing", "imported"}
+
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
@@ -51,6 +53,12 @@ def test_import_upload_confirm_and_totals(run_flow, api_user, ann, tmp_path):
     }  # fmt: skip
     assert imported["original_filename"] == "books.csv"
     assert Book.objects.count() == 90
+    # The progress bar followed both phases and ended full.
+    bar = result["progressBar"]
+    assert (bar["value"], bar["max"]) == (100, 100)
+    assert "parsed: 100%" in bar["shown"]
+    assert bar["shown"][-1] == "imported: 100%"
+    assert all(text.split(":")[0] in STATUSES for text in bar["shown"])
     assert ImportJob.objects.get(pk=imported["id"]).created_by == api_user.user
 
 

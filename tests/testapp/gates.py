@@ -28,3 +28,26 @@ class Gate:
 
 
 GATE = Gate()
+
+
+class FileGate:
+    """A gate across processes: the run that meets ``key`` creates
+    ``<folder>/reached`` and waits until ``<folder>/release`` exists (at most
+    ``timeout`` seconds). Lets a test kill a worker process mid-job."""
+
+    def __init__(self, folder: str, key: str, timeout: float = 60) -> None:
+        self.folder = folder
+        self.key = key
+        self.timeout = timeout
+
+    def meet(self, key: str) -> None:
+        import time
+        from pathlib import Path
+
+        if not self.folder or key != self.key:
+            return
+        folder = Path(self.folder)
+        (folder / "reached").touch()
+        deadline = time.monotonic() + self.timeout
+        while not (folder / "release").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)

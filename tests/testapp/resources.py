@@ -89,3 +89,116 @@ class SlowBookResource(BookResource):
 
         time.sleep(0.2)
         return super().import_data(dataset, *args, **kwargs)
+
+
+class FileGatedBookResource(BookResource):
+    """Waits at a :class:`~tests.testapp.gates.FileGate` (``gate_dir``,
+    ``gate_key``: an ISBN) before the chunk holding that ISBN, in the dry run
+    (``gate_phase="parse"``) or the import (``"import"``)."""
+
+    def __init__(self, gate_dir="", gate_key="", gate_phase="import", **kwargs):
+        from .gates import FileGate
+
+        super().__init__(**kwargs)
+        self.gate = FileGate(gate_dir, gate_key)
+        self.gate_phase = gate_phase
+
+    def import_data(self, dataset, *args, dry_run=False, **kwargs):
+        if dry_run == (self.gate_phase == "parse"):
+            for isbn in dataset["isbn"]:
+                self.gate.meet(isbn)
+        return super().import_data(dataset, *args, dry_run=dry_run, **kwargs)
+
+
+class FileGatedExportBookResource(BookResource):
+    """Waits at a file gate when exporting the book whose ISBN is ``gate_key``."""
+
+    def __init__(self, gate_dir="", gate_key="", **kwargs):
+        from .gates import FileGate
+
+        super().__init__(**kwargs)
+        self.gate = FileGate(gate_dir, gate_key)
+
+    def dehydrate_title(self, book):
+        self.gate.meet(book.isbn)
+        return book.title
+
+
+class FaultyBookResource(BookResource):
+    """Raises ``fail_with`` ("time_limit" or "database") in the real import,
+    at the chunk holding the ISBN ``fail_key`` (earlier chunks are written)."""
+
+    def __init__(self, fail_key="", fail_with="database", **kwargs):
+        super().__init__(**kwargs)
+        self.fail_key = fail_key
+        self.fail_with = fail_with
+
+    def import_data(self, dataset, *args, dry_run=False, **kwargs):
+        if not dry_run and self.fail_key in dataset["isbn"]:
+            from celery.exceptions import SoftTimeLimitExceeded
+            from django.db import OperationalError
+
+            if self.fail_with == "time_limit":
+                raise SoftTimeLimitExceeded()
+            raise OperationalError("server closed the connection unexpectedly")
+        return super().import_data(dataset, *args, dry_run=dry_run, **kwargs)
+
+
+class CleanBookResource(resources.ModelResource):
+    """Validates instances with ``full_clean()``: runs on the bulk import path."""
+
+    author = fields.Field(
+        attribute="author",
+        column_name="author",
+        widget=widgets.ForeignKeyWidget(Author, field="name"),
+    )
+
+    class Meta:
+        model = Book
+        import_id_fields = ("isbn",)
+        fields = (
+            "isbn",
+            "title",
+            "author",
+            "price",
+            "published",
+            "pages",
+            "in_stock",
+            "description",
+        )
+        skip_unchanged = True
+        report_skipped = True
+        clean_model_instances = True
+
+
+class RowHookBookResource(CleanBookResource):
+    """Changes every row before import: needs the row-by-row path."""
+
+    def before_import_row(self, row, **kwargs):
+        row["title"] = str(row["title"]).upper()
+
+
+class OptedOutBookResource(CleanBookResource):
+    fast_import = False
+
+
+class IdBookResource(resources.ModelResource):
+    """Default options: rows matched by ``id``, the author given by its id."""
+
+    class Meta:
+        model = Book
+        fields = ("id", "isbn", "title", "author", "price", "published", "pages")
+        clean_model_instances = True
+
+
+class ShoutingWidget(widgets.CharWidget):
+    """A custom widget: no fast converter, cleaned by its own clean()."""
+
+    def clean(self, value, row=None, **kwargs):
+        if value == "boom":
+            raise ValueError("No booms in titles.")
+        return super().clean(value, row, **kwargs).upper()
+
+
+class CustomWidgetBookResource(CleanBookResource):
+    title = fields.Field(attribute="title", column_name="title", widget=ShoutingWidget())

@@ -1,6 +1,6 @@
 // Imports and exports books through the SDK that @hey-api/openapi-ts
 // generates from the API schema into ./client (generated at test time, never
-// committed). docs/clients.md shows this code; tests/clients/test_ts_client.py
+// committed). docs/frontend.md shows this code; tests/clients/test_ts_client.py
 // compiles it with tsc and runs it against a live server and a real worker.
 //
 // Usage: node dist/client-flow.js import|export|cancel
@@ -20,6 +20,7 @@ import {
   booksImportsCreate,
   booksImportsRetrieve,
 } from "./client";
+import type { BookImportJob } from "./client";
 import { client } from "./client/client.gen";
 
 const FINISHED = new Set([
@@ -40,14 +41,17 @@ client.setConfig({
 // --8<-- [end:client]
 
 // --8<-- [start:poll]
+// Poll until the job reaches one of `statuses`; `onPoll` sees every answer.
 async function wait<T extends { id: number; status: string }>(
   fetchJob: () => Promise<T>,
   statuses: string[],
+  onPoll: (job: T) => void = () => {},
   timeoutMs = 60_000,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const job = await fetchJob();
+    onPoll(job);
     if (statuses.includes(job.status)) return job;
     if (FINISHED.has(job.status) || Date.now() > deadline) {
       throw new Error(`job ${job.id} is ${job.status}, expected ${statuses.join(" or ")}`);
@@ -57,18 +61,32 @@ async function wait<T extends { id: number; status: string }>(
 }
 // --8<-- [end:poll]
 
+// --8<-- [start:progress]
+// A <progress> element, or anything with the same three properties.
+type ProgressBar = Pick<HTMLProgressElement, "value" | "max" | "textContent">;
+
+// Show a job's progress: percent is null while the total is unknown.
+function showProgress(bar: ProgressBar, job: BookImportJob) {
+  const percent = job.progress.percent;
+  bar.max = 100;
+  bar.value = percent ?? 0;
+  bar.textContent = percent === null ? job.status : `${job.status}: ${percent}%`;
+}
+// --8<-- [end:progress]
+
 // --8<-- [start:import]
 // throwOnError: true makes any status but a success throw, so `data` is the
 // parsed body of the success.
-async function importBooks(file: File) {
+async function importBooks(file: File, bar: ProgressBar) {
   const created = await booksImportsCreate({ body: { file }, throwOnError: true });
   const id = created.data.id;
   const fetchJob = async () =>
     (await booksImportsRetrieve({ path: { id }, throwOnError: true })).data;
-  const parsed = await wait(fetchJob, ["parsed"]);
+  const update = (job: BookImportJob) => showProgress(bar, job);
+  const parsed = await wait(fetchJob, ["parsed"], update);
   console.error("dry run:", parsed.totals); // e.g. { new: 3, update: 0, ... }
   const confirmed = await booksImportsConfirmCreate({ path: { id }, throwOnError: true });
-  const imported = await wait(fetchJob, ["imported"]);
+  const imported = await wait(fetchJob, ["imported"], update);
   return { parsed, confirmStatus: confirmed.response.status, imported };
 }
 // --8<-- [end:import]
@@ -135,7 +153,21 @@ async function main(command: string): Promise<unknown> {
     case "import": {
       const path = process.env.IMPORT_FILE ?? "";
       const file = new File([readFileSync(path)], basename(path), { type: "text/csv" });
-      return importBooks(file);
+      // Node.js has no DOM: a stand-in for the <progress> element records
+      // every text it shows.
+      const shown: string[] = [];
+      const bar = {
+        value: 0,
+        max: 0,
+        get textContent() {
+          return shown[shown.length - 1] ?? "";
+        },
+        set textContent(text: string) {
+          shown.push(text);
+        },
+      };
+      const result = await importBooks(file, bar);
+      return { ...result, progressBar: { value: bar.value, max: bar.max, shown } };
     }
     case "export":
       return exportBooks({ in_stock: true });

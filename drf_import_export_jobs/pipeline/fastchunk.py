@@ -1,0 +1,483 @@
+"""The bulk import path: one chunk of rows cleaned, classified and written at once.
+
+For a resource that :func:`~.fastpath.fast_import_refusal` accepts, a
+:class:`BulkImporter` gives each chunk of rows the outcome django-import-export's
+``Resource.import_data`` would give it, row by row in file order: the same
+row types (new, update, skip, invalid, error), the same messages, the same
+data written. The differences are in how:
+
+* cells go through fast converters (:mod:`.converters`), other widgets
+  through their own ``clean()``;
+* foreign keys looked up by a ``ForeignKeyWidget``, existing instances (by
+  ``import_id_fields``) and the values of unique fields are fetched with one
+  query per chunk, not per row;
+* ``full_clean()`` is reproduced without its per-row queries (foreign key
+  existence and uniqueness come from the chunk's queries and the rows
+  accepted before in the chunk);
+* new rows are written with ``bulk_create`` and changed rows with
+  ``bulk_update``. Writes of the chunk happen in order; a row that depends on
+  one written before it in the same chunk (same import id, or a unique value
+  the earlier row freed) first flushes the writes before it.
+
+When a bulk write fails with a database error, the chunk's writes are rolled
+back to a savepoint and the chunk is run through the resource's own
+``import_data`` instead, so the per-row errors are django-import-export's.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any
+
+import tablib
+from django.core.exceptions import ValidationError
+from django.core.management.color import no_style
+from django.db import DatabaseError, connections, models, transaction
+from django.db.models.fields import NOT_PROVIDED
+from django.db.models.query_utils import DeferredAttribute
+from django.db.models.signals import post_init, pre_init
+from import_export import fields as ie_fields
+from import_export import widgets
+from import_export.resources import ModelResource
+from import_export.results import Error, Result, RowResult
+
+from . import stagechunk as stage
+from .bulkwrite import can_copy_values, copy_rows, insert_rows, update_rows
+from .chunkstate import ChunkState, Column, Entry, _clone, _lazy_row
+from .converters import converter_for
+from .fkresolve import FkResolver
+from .lookups import ChunkLookups
+from .sequences import forward_only_sequence_reset
+from .staging import StageReader, StageWriter
+from .validation import ChunkValidator
+
+_NEW = RowResult.IMPORT_TYPE_NEW
+_UPDATE = RowResult.IMPORT_TYPE_UPDATE
+_SKIP = RowResult.IMPORT_TYPE_SKIP
+_ERROR = RowResult.IMPORT_TYPE_ERROR
+_INVALID = RowResult.IMPORT_TYPE_INVALID
+_MISSING = object()
+
+
+class NeedsRowByRow(Exception):
+    """A row of the chunk will fail in the database: run the chunk row by row."""
+
+
+class BulkImporter(ChunkLookups):
+    """Runs chunks of one file through a resource on the bulk path.
+
+    ``headers`` is the file's header row; ``dry_run`` keeps the database
+    unchanged (nothing is written, the outcome is computed the same way).
+    """
+
+    def __init__(
+        self,
+        resource: ModelResource,
+        headers: list[str],
+        *,
+        dry_run: bool,
+        import_kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        self.resource = resource
+        self.headers = list(headers)
+        self.dry_run = dry_run
+        self.kwargs = dict(import_kwargs or {})
+        self.model: type[models.Model] = resource._meta.model
+        meta = self.model._meta
+        self.alias = resource.get_db_connection_name()
+        self.connection = connections[self.alias]
+        self.batch_size = resource._meta.batch_size or None
+        # Values per lookup query (one array parameter on PostgreSQL).
+        self.in_size = 5000 if self.connection.vendor == "postgresql" else 500
+        opts = resource._meta
+        self.compare = bool(opts.skip_unchanged) and not opts.skip_diff
+        self.report_skipped = opts.report_skipped
+        positions = {name: i for i, name in enumerate(self.headers)}
+        self.columns: list[Column] = []
+        self.compare_attrs: list[str] = []
+        for ie_field in resource.get_import_fields():
+            if ie_field.attribute is None:
+                continue
+            self.compare_attrs.append(self._compare_attr(ie_field.attribute))
+            if ie_field.readonly or ie_field.column_name not in positions:
+                continue
+            self.columns.append(self._column(ie_field, positions[ie_field.column_name]))
+        self.id_columns: list[Column] = []
+        self.id_attrs: list[str] = []
+        lookup = True
+        for name in resource.get_import_id_fields():
+            ie_field = resource.fields[name]
+            if ie_field.column_name not in positions:
+                lookup = False
+                break
+            same = [c for c in self.columns if c.field is ie_field]
+            self.id_columns.append(
+                same[0] if same else self._column(ie_field, positions[ie_field.column_name])
+            )
+            self.id_attrs.append(ie_field.attribute)
+        self.lookup = lookup and bool(self.id_columns)
+        self.model_fields = [f for f in meta.concrete_fields if not f.generated]
+        set_attrs = {c.attribute for c in self.columns}
+        # The primary key only needs checking when the file gives it.
+        self.unique_fields = [
+            f
+            for f in meta.local_concrete_fields
+            if f.unique and (not f.primary_key or {f.name, f.attname} & set_attrs)
+        ]
+        self.fk_fields = {f.name: f for f in self.model_fields if f.is_relation}
+        self.validator = ChunkValidator(
+            self.model,
+            self.alias,
+            self.connection.features.interprets_empty_strings_as_nulls,
+            self.unique_fields,
+        )
+        self.template = self._template()
+        # Attributes without a data descriptor: setting them only fills __dict__.
+        self.plain_attrs = frozenset(
+            f.attname
+            for f in self.model_fields
+            if not f.is_relation
+            and f.attname == f.name
+            and type(self.model.__dict__.get(f.attname)) is DeferredAttribute
+        )
+        # ForeignKey attributes set without the descriptor, on one database.
+        self.direct_fk: dict[str, tuple[Any, str, str, str]] = {}
+        if len(connections.databases) == 1:
+            for f in self.model_fields:
+                if type(f) is models.ForeignKey and f.name in set_attrs:
+                    target = f.target_field.attname
+                    self.direct_fk[f.name] = (f.related_model, f.attname, target, f.name)
+        self.fk_columns = [
+            (c.attribute, meta.get_field(c.attribute))
+            for c in self.columns
+            if c.fk is not None and meta.get_field(c.attribute).is_relation
+        ]
+        # Import id fields hold the values the row was found by: not rewritten.
+        self.update_fields = [
+            f.name
+            for f in self.model_fields
+            if not f.primary_key
+            and not (self.lookup and f.name in self.id_attrs)
+            and (f.name in set_attrs or f.attname in set_attrs or getattr(f, "auto_now", False))
+        ]
+        # None passes full_clean() for blank=True fields; NOT NULL refuses it.
+        self.null_refused = [
+            f.attname
+            for f in self.model_fields
+            if f.blank
+            and not f.null
+            and not f.primary_key
+            and not getattr(f, "auto_now", False)
+            and not getattr(f, "auto_now_add", False)
+        ]
+        self.auto_now = [f for f in self.model_fields if getattr(f, "auto_now", False)]
+        self.new_tokens = itertools.count()
+        self.specs = [
+            (c, c.index, c.convert, c.attribute, c.field.default, c.field.saves_null_values)
+            for c in self.columns
+        ]
+        self.copy_values = can_copy_values(self.model, self.alias)
+        self.stage_writer: StageWriter | None = None
+        self.stage_reader: StageReader | None = None
+        # Widgets without a converter may read the database per row.
+        self.stageable = not self.validator.custom_clean and all(
+            c.convert is not None or c.fk is not None for c in self.columns
+        )
+        self.slow_kwargs = {"dry_run": dry_run, "using_transactions": True, **self.kwargs}
+
+    # -- setup ----------------------------------------------------------------
+
+    def _template(self) -> models.Model | None:
+        """An instance to copy for new rows, when copying gives what
+        ``Model()`` would: no callable defaults, no init signal receivers."""
+        if pre_init.has_listeners(self.model) or post_init.has_listeners(self.model):
+            return None
+        if any(f.has_default() and callable(f.default) for f in self.model_fields):
+            return None
+        return self.model()
+
+    def _new_instance(self) -> models.Model:
+        if self.template is None:
+            return self.model()
+        return _clone(self.template)
+
+    def _compare_attr(self, attribute: str) -> str:
+        """The attribute compared for ``skip_unchanged``: the model field's
+        attname (related instances compare equal by primary key)."""
+        model_field = self.model._meta.get_field(attribute)  # a name or an attname
+        return str(getattr(model_field, "attname", attribute))
+
+    def _column(self, ie_field: ie_fields.Field, index: int) -> Column:
+        widget = ie_field.widget
+        column = Column(ie_field, index, str(ie_field.attribute), converter_for(widget))
+        if type(widget) is widgets.ForeignKeyWidget and not widget.use_natural_foreign_keys:
+            column.fk = FkResolver(widget)
+            column.convert = None
+        return column
+
+    # -- one chunk ------------------------------------------------------------
+
+    def run_chunk(self, rows: Sequence[list[Any]], first_number: int = 1) -> Result:
+        """Process ``rows`` (cells in header order); row ``i`` of the chunk is
+        reported as number ``first_number + i`` of the chunk's Result."""
+        result = Result()
+        result.diff_headers = self.resource.get_diff_headers()
+        result.total_rows = len(rows)
+        try:
+            if self.dry_run:
+                outcomes = self._outcomes(rows, first_number)
+            else:
+                with transaction.atomic(using=self.alias):
+                    outcomes = self._outcomes(rows, first_number)
+        except (DatabaseError, NeedsRowByRow):
+            if self.stage_writer is not None:
+                self.stage_writer.add(None)
+            return self._row_by_row(rows)
+        for n, ((kind, detail), cells) in enumerate(zip(outcomes, rows, strict=True)):
+            number = first_number + n
+            result.totals[kind] += 1
+            if kind == _ERROR:
+                row = self._row_dict(cells)
+                result.append_error_row(number, row, [Error(detail, row=row, number=number)])
+            elif kind == _INVALID:
+                result.append_invalid_row(number, self._row_dict(cells), detail)
+        return result
+
+    def _outcomes(self, rows: Sequence[list[Any]], first_number: int) -> list[tuple[str, Any]]:
+        """Each row's type and error; writes the chunk unless it is a dry run
+        or a row ended in error (then the chunk's writes are rolled back, as
+        ``import_data`` rolls back a dataset with errors)."""
+        state = ChunkState()
+        for column in {id(c): c for c in self.columns + self.id_columns}.values():
+            if column.fk is not None:
+                column.fk.prepare(rows, column.index)
+        cleaned_ids = self._clean_ids(rows)
+        existing = self._fetch_existing(cleaned_ids)
+        if self.stage_reader is not None:
+            record = self.stage_reader.next_record()
+            if (
+                record is not None
+                and record.get("rows") == len(rows)
+                and self._replayable(record, existing)
+            ):
+                return self._replay(state, record)
+        queries = self.validator.queries
+        plans = [self._convert(cells, n) for n, cells in enumerate(rows, first_number)]
+        self._fetch_unique(state, plans, existing, cleaned_ids)
+        outcomes = [
+            self._row(state, key, plan, existing)
+            for key, plan in zip(cleaned_ids, plans, strict=True)
+        ]
+        if self.stage_writer is not None:
+            if self.validator.queries != queries or not self.stageable:
+                state.pure = False
+            self.stage_writer.add(stage.record(self, state, existing, rows, outcomes))
+        if not self.dry_run:
+            if any(kind == _ERROR for kind, _ in outcomes):
+                transaction.set_rollback(True, using=self.alias)
+            else:
+                self._flush(state, last=True)
+                self._reset_sequence(state)
+        return outcomes
+
+    def _replayable(self, record: dict[str, Any], existing: dict[Any, Any]) -> bool:
+        seen = stage.reads_digest(self, existing, stage.decode_unique(record.get("unique", {})))
+        return seen is not None and seen == record.get("digest")
+
+    def _replay(self, state: ChunkState, record: dict[str, Any]) -> list[tuple[str, Any]]:
+        """Write what the dry run recorded for this chunk (reads unchanged)."""
+        stage.restore(self, state, record)
+        self._flush(state, last=True)
+        self._reset_sequence(state)
+        return [
+            (kind, ValidationError(detail) if kind == _INVALID else None)
+            for kind, detail in record["outcomes"]
+        ]
+
+    def _row_dict(self, cells: list[Any]) -> dict[str, Any]:
+        return OrderedDict(zip(self.headers, cells, strict=False))
+
+    def _row_by_row(self, rows: Sequence[list[Any]]) -> Result:
+        dataset = tablib.Dataset(*rows, headers=self.headers)
+        return self.resource.import_data(
+            dataset,
+            dry_run=self.dry_run,
+            raise_errors=False,
+            use_transactions=True,
+            collect_failed_rows=False,
+            rollback_on_validation_errors=False,
+            **self.kwargs,
+        )
+
+    # -- cleaning -------------------------------------------------------------
+
+    def _convert(
+        self, cells: list[Any], number: int
+    ) -> tuple[list[tuple[str, Any]], dict[str, Any], Exception | None]:
+        """``import_instance`` without the instance: the values to set, the
+        ValueError messages per attribute, or the exception that ends the row."""
+        row = _lazy_row(self.headers, cells)
+
+        def kwargs() -> dict[str, Any]:
+            return {**self.slow_kwargs, "row_number": number}
+
+        values: list[tuple[str, Any]] = []
+        errors: dict[str, Any] = {}
+        for column, index, convert, attribute, default, keep_null in self.specs:
+            try:
+                if convert is not None:
+                    value = convert(cells[index])
+                    if default is not NOT_PROVIDED and (value is None or value == ""):
+                        value = default() if callable(default) else default
+                else:
+                    value = column.clean(cells, row, kwargs)
+            except ValueError as exc:
+                errors[attribute] = ValidationError(str(exc), code="invalid")
+                continue
+            except Exception as exc:
+                return values, errors, exc
+            if value is not None or keep_null:
+                values.append((attribute, value))
+        return values, errors, None
+
+    # -- one row --------------------------------------------------------------
+
+    def _row(
+        self,
+        state: ChunkState,
+        key: Any,
+        plan: tuple[list[tuple[str, Any]], dict[str, Any], Exception | None],
+        existing: dict[tuple[Any, ...], Any],
+    ) -> tuple[str, Any]:
+        if isinstance(key, Exception):
+            return _ERROR, key
+        entry = state.rows.get(key) if key is not None else None
+        new = False
+        if entry is not None:
+            instance = _clone(entry.instance)
+            token = entry.token
+        else:
+            found = existing.get(key) if key is not None else None
+            if isinstance(found, Exception):
+                return _ERROR, found
+            if found is not None:
+                instance = _clone(found)
+                token = ("pk", found.pk)
+            else:
+                instance = self._new_instance()
+                token = ("new", next(self.new_tokens))
+                new = True
+        values, errors, stop = plan
+        data = instance.__dict__
+        compare = self.compare_attrs
+        before = [data.get(a) for a in compare] if self.compare else None
+        plain = self.plain_attrs
+        direct_fk = self.direct_fk
+        for attr, value in values:
+            if attr in plain:
+                data[attr] = value
+            elif attr in direct_fk and type(value) is direct_fk[attr][0]:
+                # What the descriptor's __set__ does for a ForeignKey to an
+                # instance of the right model (without its router checks).
+                _model, attname, target, cache_name = direct_fk[attr]
+                data[attname] = getattr(value, target)
+                instance._state.fields_cache[cache_name] = value
+            else:
+                setattr(instance, attr, value)
+        if stop is not None:
+            return _ERROR, stop
+        if before is not None and not errors and [data.get(a) for a in compare] == before:
+            return _SKIP, None
+        for attribute, model_field in self.fk_columns:
+            if attribute not in errors:
+                state.known_fk.setdefault(model_field.name, set()).add(data[model_field.attname])
+        problems = self.validator.errors(
+            instance, token, dict(errors), state.taken, state.known_fk
+        )
+        if problems:
+            return _INVALID, ValidationError(problems)
+        for name in self.null_refused:
+            if data.get(name) is None:
+                # full_clean() lets it through, the database refuses it: only
+                # the row-by-row path reports that error as django-import-export does.
+                raise NeedsRowByRow(name)
+        self._save(state, key, instance, token, new)
+        return (_NEW if new else _UPDATE), None
+
+    # -- saving ---------------------------------------------------------------
+
+    def _save(
+        self, state: ChunkState, key: Any, instance: models.Model, token: Any, new: bool
+    ) -> None:
+        held = state.held.setdefault(token, {})
+        claims = []
+        for model_field in self.unique_fields:
+            value = getattr(instance, model_field.attname)
+            claims.append((model_field.name, value))
+        entry = state.rows.get(key) if key is not None else None
+        freed = any(claim in state.freed for claim in claims if claim[1] is not None)
+        if entry is not None or freed:
+            state.pure = False  # depends on a write of this chunk: not replayable
+        if not self.dry_run and (freed or (entry is not None and entry.pending)):
+            self._flush(state)
+        if entry is not None and entry.instance.pk is not None and not new:
+            instance.pk = entry.instance.pk
+            instance._state.adding = False
+        for name, value in claims:
+            old = held.get(name, _MISSING)
+            taken = state.taken.setdefault(name, {})
+            if old is not _MISSING and old != value and taken.get(old) == token:
+                del taken[old]
+                state.freed.add((name, old))
+            if value is not None:
+                taken[value] = token
+            held[name] = value
+        saved = Entry(instance, token, pending=not self.dry_run)
+        if key is not None:
+            state.rows[key] = saved
+        if instance._state.adding:
+            if instance.pk is not None:
+                state.explicit_pk = True
+            state.creates.append(instance)
+        else:
+            state.updates.append(instance)
+        state.pending.append(saved)
+
+    def _flush(self, state: ChunkState, last: bool = False) -> None:
+        """Write the pending rows. Before the chunk's ``last`` flush, later rows
+        may need the new rows' primary keys, so only ``bulk_create`` will do."""
+        if state.copy_rows:
+            copy_rows(self.model, state.copy_rows, self.alias)
+            state.copy_rows.clear()
+        if state.creates and last:
+            insert_rows(self.model, state.creates, self.alias, self.batch_size)
+        elif state.creates:
+            manager = self.model._base_manager.db_manager(self.alias)
+            manager.bulk_create(state.creates, batch_size=self.batch_size)
+            for instance in state.creates:
+                instance._state.adding = False
+        if state.updates:
+            for instance in state.updates:
+                for auto in self.auto_now:
+                    auto.pre_save(instance, False)
+            update_rows(self.model, state.updates, self.update_fields, self.alias, self.batch_size)
+        for entry in state.pending:
+            entry.pending = False
+        state.creates.clear()
+        state.updates.clear()
+        state.pending.clear()
+        state.freed.clear()
+
+    def _reset_sequence(self, state: ChunkState) -> None:
+        """Move the id sequence past ids given in the file, as
+        ``ModelResource.after_import`` does (only ever forward)."""
+        if not state.explicit_pk:
+            return
+        with forward_only_sequence_reset(self.alias):
+            statements = self.connection.ops.sequence_reset_sql(no_style(), [self.model])
+            if statements:
+                with self.connection.cursor() as cursor:
+                    for sql in statements:
+                        cursor.execute(sql)
