@@ -200,3 +200,27 @@ def test_a_cancelled_fast_export_stops_and_keeps_no_file(generated_books, monkey
     assert job.status == "cancelled"
     assert not job.data_file
     assert len(served) == 150  # stopped after the chunk in which it was cancelled
+
+
+@pytest.mark.parametrize("places", range(7))
+def test_decimals_written_as_fetched_read_as_the_widget_renders_them(places):
+    """Up to six decimal places, csv's str() of a fetched Decimal is the text
+    DecimalWidget renders (plain locale); more places keep the converter."""
+    from django.db import models
+    from import_export.widgets import DecimalWidget
+
+    from drf_import_export_jobs.pipeline.fastexport import _Planner
+
+    field = models.DecimalField(max_digits=30, decimal_places=places)
+    planner = _Planner(Book, native=False, escape=True, vendor="postgresql")
+    assert planner._decimal_as_str(field)
+    quantum = Decimal(1).scaleb(-places)
+    widget = DecimalWidget()
+    for value in (0, 1, -1, "0.000001", "-0.5", "12345678901234567890", "-0"):
+        fetched = Decimal(value).quantize(quantum)
+        assert str(fetched) == widget.render(fetched), fetched
+    seven = models.DecimalField(max_digits=30, decimal_places=7)
+    assert not planner._decimal_as_str(seven)
+    assert str(Decimal("0.0000001")) != widget.render(Decimal("0.0000001"))
+    oracle = _Planner(Book, native=False, escape=True, vendor="oracle")
+    assert not oracle._decimal_as_str(field)

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
-from django.db import models
+from django.db import connections, models
 from django.db.models.query import ModelIterable
 from django.db.models.query_utils import DeferredAttribute
 from django.utils.encoding import force_str
@@ -110,7 +110,8 @@ def plan_fast_export(
     """
     try:
         _check_resource(resource, queryset)
-        planner = _Planner(queryset.model, native=native, escape=escape)
+        vendor = connections[queryset.db].vendor
+        planner = _Planner(queryset.model, native=native, escape=escape, vendor=vendor)
         columns = [planner.column(resource, field) for field in export_fields]
     except NotPlain as exc:
         logger.debug("%s exports through the resource: %s", type(resource).__name__, exc)
@@ -134,10 +135,13 @@ def _check_resource(resource: ie_resources.Resource, queryset: Any) -> None:
 class _Planner:
     """Builds one :class:`Column` per export field, or raises :class:`NotPlain`."""
 
-    def __init__(self, model: type[models.Model], *, native: bool, escape: bool) -> None:
+    def __init__(
+        self, model: type[models.Model], *, native: bool, escape: bool, vendor: str
+    ) -> None:
         self.model = model
         self.native = native
         self.escape = escape
+        self.vendor = vendor
         self.plain_numbers = _plain_number_format()
 
     def column(self, resource: ie_resources.Resource, field: ie_fields.Field) -> Column:
@@ -228,8 +232,17 @@ class _Planner:
             and final.max_digits is not None
             and final.max_digits <= 100
         ):
-            return Column(lookup, _decimal_text, NO_ESCAPE)
+            return Column(
+                lookup, None if self._decimal_as_str(final) else _decimal_text, NO_ESCAPE
+            )
         return None
+
+    def _decimal_as_str(self, final: models.DecimalField[Any, Any]) -> bool:
+        """Whether csv may write the fetched Decimal as it is: ``str()`` gives
+        the plain notation of ``_decimal_text`` when the exponent is between
+        -6 and 0, and these backends return a DecimalField's values with
+        exactly ``decimal_places`` digits after the point."""
+        return self.vendor in _SCALED_DECIMALS and 0 <= final.decimal_places <= 6
 
 
 def _none_as_empty(value: Any) -> Any:
@@ -244,6 +257,9 @@ def _decimal_text(value: Any) -> Any:
     # What number_format() gives without grouping and with a "." separator.
     return None if value is None else format(value, "f")
 
+
+# Backends whose DecimalField values come back quantized to decimal_places.
+_SCALED_DECIMALS = frozenset({"postgresql", "sqlite", "mysql"})
 
 # BooleanWidget's text; anything else (None) is written as an empty cell.
 _BOOLEAN_TEXT = {True: "1", False: "0"}
