@@ -92,6 +92,34 @@ class WorkerProcess:
     def output(self) -> str:
         return self.log.read_text(errors="replace")
 
+    @classmethod
+    def start(cls, log: Path, env: dict[str, str], *options: str) -> WorkerProcess:
+        """Start ``celery worker`` of tests.celery_app in a process group of its
+        own, its output in ``log``, and wait until it is ready."""
+        command = [
+            *(sys.executable, "-m", "celery", "-A", "tests.celery_app", "worker"),
+            *("--loglevel=INFO", "--without-gossip", "--without-mingle", *options),
+        ]
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                command,
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        worker = cls(process, log)
+        deadline = time.monotonic() + 60
+        while "ready." not in worker.output():
+            if process.poll() is not None or time.monotonic() > deadline:
+                if process.poll() is None:
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait(30)
+                pytest.fail(f"Celery worker did not start:\n{worker.output()}")
+            time.sleep(0.1)
+        return worker
+
 
 @pytest.fixture(scope="session")
 def celery_worker(django_db_setup: Any, django_db_blocker: Any) -> Iterator[WorkerProcess]:
@@ -102,38 +130,11 @@ def celery_worker(django_db_setup: Any, django_db_blocker: Any) -> Iterator[Work
     run_dir = Path(os.environ["TEST_RUN_DIR"])
     log = run_dir / f"worker-{uuid.uuid4().hex[:6]}.log"
     env = {**os.environ, "TEST_DB_NAME": db_name, "DJANGO_SETTINGS_MODULE": "tests.settings"}
-    command = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "tests.celery_app",
-        "worker",
-        "--loglevel=INFO",
-        "--concurrency=2",
-        "--without-gossip",
-        "--without-mingle",
-        "--purge",
-        "-n",
-        f"tests-{uuid.uuid4().hex[:8]}@%h",
-    ]
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    worker = WorkerProcess(process, log)
-    deadline = time.monotonic() + 60
-    while "ready." not in worker.output():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"Celery worker did not start:\n{worker.output()}")
-        time.sleep(0.2)
+    worker = WorkerProcess.start(
+        log, env, "--concurrency=2", "--purge", "-n", f"tests-{uuid.uuid4().hex[:8]}@%h"
+    )
     yield worker
+    process = worker.process
     os.killpg(process.pid, signal.SIGTERM)
     try:
         process.wait(timeout=20)

@@ -14,8 +14,6 @@ from __future__ import annotations
 import io
 import os
 import signal
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -28,7 +26,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import override_settings
 
-from tests.conftest import ROOT, WorkerProcess, book_rows, csv_bytes, stored_job_files
+from tests.conftest import WorkerProcess, book_rows, csv_bytes, stored_job_files
 from tests.testapp.models import Author, Book
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -57,40 +55,14 @@ class KillableWorker:
             "DJANGO_SETTINGS_MODULE": "tests.fault_settings",
             **env_extra,
         }
-        command = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "tests.celery_app",
-            "worker",
-            "--loglevel=INFO",
+        self.worker = WorkerProcess.start(
+            log,
+            env,
             "--concurrency=1",
-            "--without-gossip",
-            "--without-mingle",
             "--without-heartbeat",
-            "-Q",
-            queue,
-            "-n",
-            f"{queue}-{uuid.uuid4().hex[:4]}@%h",
+            *("-Q", queue, "-n", f"{queue}-{uuid.uuid4().hex[:4]}@%h"),
             *options,
-        ]
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                command,
-                cwd=ROOT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        self.worker = WorkerProcess(process, log)
-        deadline = time.monotonic() + 60
-        while "ready." not in self.worker.output():
-            if process.poll() is not None or time.monotonic() > deadline:
-                self.kill()
-                pytest.fail(f"Celery worker did not start:\n{self.worker.output()}")
-            time.sleep(0.1)
+        )
 
     def wait_at_gate(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
