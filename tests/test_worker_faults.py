@@ -148,16 +148,23 @@ def test_sigkill_while_parsing(killable_worker, make_import_job, ann):
     assert Book.objects.count() == 0
 
 
-def test_sigkill_while_importing_leaves_no_row(killable_worker, make_import_job, ann):
+def import_held_at_row_120(worker: KillableWorker, make_import_job: Callable[..., Any]) -> Any:
+    """A 200-row import, parsed and confirmed, its worker waiting at the gate
+    of row 120 (rows 1-100 written in the import's open transaction)."""
     job = make_import_job(
         csv_bytes(book_rows(200)),
         resource=GATED_IMPORT,
-        resource_kwargs=killable_worker.gate_kwargs(isbn(120), gate_phase="import"),
+        resource_kwargs=worker.gate_kwargs(isbn(120), gate_phase="import"),
     )
     wait_until(lambda: type(job).objects.get(pk=job.pk).status == "parsed", 60, "parsed")
     job.refresh_from_db()
     job.confirm_import()
-    killable_worker.wait_at_gate()
+    worker.wait_at_gate()
+    return job
+
+
+def test_sigkill_while_importing_leaves_no_row(killable_worker, make_import_job, ann):
+    job = import_held_at_row_120(killable_worker, make_import_job)
     job.refresh_from_db()
     assert job.status == "importing"
     if connection.vendor != "sqlite":
@@ -228,15 +235,7 @@ def test_redelivered_import_of_a_killed_worker_ends_the_job_and_imports_nothing(
     """The killed worker never acknowledged the import task (acks_late): Redis
     hands it to the next worker, which finds the job importing with a stale
     heartbeat and ends it as lost instead of importing a second time."""
-    job = make_import_job(
-        csv_bytes(book_rows(200)),
-        resource=GATED_IMPORT,
-        resource_kwargs=killable_worker.gate_kwargs(isbn(120), gate_phase="import"),
-    )
-    wait_until(lambda: type(job).objects.get(pk=job.pk).status == "parsed", 60, "parsed")
-    job.refresh_from_db()
-    job.confirm_import()
-    killable_worker.wait_at_gate()
+    job = import_held_at_row_120(killable_worker, make_import_job)
     killable_worker.kill()
     (killable_worker.gate / "release").touch()
     second = KillableWorker(
