@@ -71,10 +71,10 @@ DEFAULTS: dict[str, Any] = {
     # Rows handed to the resource at a time; also how often a running job
     # checks whether it was cancelled.
     "CHUNK_SIZE": 1000,
-    # Run imports of plain ModelResources on the chunked bulk path (same
+    # Import with the bulk engine, chunk by chunk with bulk writes (same
     # outcome as django-import-export's row-by-row import, much faster); see
-    # docs/fast-import.md. False runs every import row by row.
-    "FAST_IMPORT": True,
+    # docs/fast-import.md. False runs every import on the row-by-row engine.
+    "BULK_IMPORT": True,
     # Progress is written to the job row at most once per this many rows...
     "PROGRESS_EVERY_ROWS": 1000,
     # ...or once per this many seconds, whichever comes first.

@@ -18,8 +18,8 @@ from django.db import transaction
 from django.db.models.signals import pre_save
 from django.test import override_settings
 
-from drf_import_export_jobs.pipeline.fastchunk import BulkImporter
-from drf_import_export_jobs.pipeline.fastpath import fast_import_refusal
+from drf_import_export_jobs.pipeline.bulkchunk import BulkImporter
+from drf_import_export_jobs.pipeline.engines import choose_engine
 from drf_import_export_jobs.pipeline.results import ResultCollector
 from tests.conftest import COLUMNS, book_rows, csv_bytes, set_cell
 from tests.testapp.models import Author, Book
@@ -59,11 +59,15 @@ def outcome(collector: ResultCollector) -> dict[str, Any]:
 
 
 def isolated(run: Callable[[], ResultCollector]) -> tuple[dict[str, Any], list[Any]]:
-    """Run ``run`` and return its outcome and the books it left, then undo it."""
+    """Run ``run`` and return its outcome and the books it left (none when a
+    row ended in error: a job rolls such an import back), then undo it."""
     box: dict[str, Any] = {}
     try:
         with transaction.atomic():
-            collector = run()
+            with transaction.atomic():
+                collector = run()
+                if collector.has_row_errors:
+                    transaction.set_rollback(True)
             box["outcome"] = outcome(collector)
             box["books"] = snapshot()
             collector.close()
@@ -78,30 +82,35 @@ def rows_of(lines: list[str]) -> list[list[str]]:
 
 
 def reference(resource: Any, lines: list[str], *, dry_run: bool, chunk: int) -> ResultCollector:
-    """django-import-export's own import_data, ``chunk`` rows at a time."""
+    """django-import-export's own import_data over the whole file."""
     collector = ResultCollector()
     rows = rows_of(lines)
-    for start in range(0, len(rows), chunk):
-        part = rows[start : start + chunk]
-        result = resource.import_data(
-            tablib.Dataset(*part, headers=COLUMNS),
-            dry_run=dry_run,
-            raise_errors=False,
-            use_transactions=True,
-            rollback_on_validation_errors=False,
-        )
-        collector.add_result(result, list(range(start + 1, start + len(part) + 1)))
+    result = resource.import_data(
+        tablib.Dataset(*rows, headers=COLUMNS),
+        dry_run=dry_run,
+        raise_errors=False,
+        use_transactions=True,
+        rollback_on_validation_errors=False,
+    )
+    collector.add_result(result, list(range(1, len(rows) + 1)))
+    collector.errors.sort(key=lambda e: e["row"] or 0)
     return collector
 
 
 def bulk(resource: Any, lines: list[str], *, dry_run: bool, chunk: int) -> ResultCollector:
+    """The bulk engine, ``chunk`` rows at a time (a dry run in a transaction
+    rolled back at its end, as the runner does)."""
     collector = ResultCollector()
     rows = rows_of(lines)
-    importer = BulkImporter(resource, COLUMNS, dry_run=dry_run)
-    for start in range(0, len(rows), chunk):
-        part = rows[start : start + chunk]
-        result = importer.run_chunk(part)
-        collector.add_result(result, list(range(start + 1, start + len(part) + 1)))
+    with transaction.atomic():
+        importer = BulkImporter(resource, COLUMNS, dry_run=dry_run)
+        for start in range(0, len(rows), chunk):
+            part = rows[start : start + chunk]
+            result = importer.run_chunk(part)
+            collector.add_result(result, list(range(start + 1, start + len(part) + 1)))
+        if dry_run:
+            transaction.set_rollback(True)
+    collector.errors.sort(key=lambda e: e["row"] or 0)
     return collector
 
 
@@ -252,19 +261,26 @@ def test_default_options_match_by_id_and_author_id(authors: Any) -> None:
         )
     )
     actual = run(lambda: BulkImporter(IdBookResource(), header, dry_run=False).run_chunk(rows))
+    assert expected[0]["totals"]["error"] == 1
     assert actual == expected
 
 
 # -- which path runs ----------------------------------------------------------------
 
 
+def refusal(resource: Any) -> str | None:
+    """Why ``resource`` runs on the row-by-row engine, or None (bulk)."""
+    choice = choose_engine(resource)
+    return None if choice.bulk else choice.reason
+
+
 def test_refusals_name_the_reason(db: Any) -> None:
-    assert fast_import_refusal(CleanBookResource()) is None
-    assert "clean_model_instances" in str(fast_import_refusal(BookResource()))
-    assert "before_import_row" in str(fast_import_refusal(RowHookBookResource()))
-    assert "fast_import = False" in str(fast_import_refusal(OptedOutBookResource()))
-    with override_settings(DRF_IMPORT_EXPORT_JOBS={"FAST_IMPORT": False}):
-        assert "FAST_IMPORT" in str(fast_import_refusal(CleanBookResource()))
+    assert refusal(CleanBookResource()) is None
+    assert refusal(BookResource()) is None  # django-import-export's default Meta
+    assert "before_import_row" in str(refusal(RowHookBookResource()))
+    assert "import_engine = 'rows'" in str(refusal(OptedOutBookResource()))
+    with override_settings(DRF_IMPORT_EXPORT_JOBS={"BULK_IMPORT": False}):
+        assert "BULK_IMPORT" in str(refusal(CleanBookResource()))
 
 
 def test_signal_receivers_need_the_row_by_row_path(db: Any) -> None:
@@ -273,16 +289,16 @@ def test_signal_receivers_need_the_row_by_row_path(db: Any) -> None:
 
     pre_save.connect(receiver, sender=Book)
     try:
-        assert "signal" in str(fast_import_refusal(CleanBookResource()))
+        assert "signal" in str(refusal(CleanBookResource()))
     finally:
         pre_save.disconnect(receiver, sender=Book)
 
 
 def test_opting_in_overrides_hook_detection(db: Any) -> None:
     class Forced(RowHookBookResource):
-        fast_import = True
+        import_engine = "bulk"
 
-    assert fast_import_refusal(Forced()) is None
+    assert refusal(Forced()) is None
 
 
 def test_row_hooks_still_run_in_a_job(authors: Any, make_import_job: Any) -> None:
@@ -312,15 +328,20 @@ def run_job(make_import_job: Any, lines: list[str], **fields: Any) -> Any:
 def test_job_results_match_the_row_by_row_path(
     books: None, make_import_job: Any, skip_invalid_rows: bool
 ) -> None:
+    """One chunk: the row-by-row engine's dry run checks each chunk on its own."""
     lines = invalid_lines()
     outcomes = []
     for fast in (True, False):
-        with override_settings(DRF_IMPORT_EXPORT_JOBS={"CHUNK_SIZE": 9, "FAST_IMPORT": fast}):
+        with override_settings(DRF_IMPORT_EXPORT_JOBS={"CHUNK_SIZE": 100, "BULK_IMPORT": fast}):
             box: dict[str, Any] = {}
             try:
                 with transaction.atomic():
                     job = run_job(make_import_job, lines, skip_invalid_rows=skip_invalid_rows)
-                    box["job"] = (job.status, job.parse_result, job.import_result)
+                    results = [
+                        {k: v for k, v in (r or {}).items() if not k.startswith("engine")}
+                        for r in (job.parse_result, job.import_result)
+                    ]
+                    box["job"] = (job.status, *results)
                     box["books"] = snapshot()
                     raise _Rollback
             except _Rollback:
@@ -416,7 +437,9 @@ def test_deleting_a_parsed_job_deletes_its_staged_results(
 
 
 def test_row_by_row_dry_runs_leave_no_staged_results(authors: Any, make_import_job: Any) -> None:
-    job = make_import_job(csv_bytes(book_rows(10)))
+    job = make_import_job(
+        csv_bytes(book_rows(10)), resource=RowHookBookResource.__module__ + ".RowHookBookResource"
+    )
     job.parse_data()
     assert not staged_exists(job)
 
@@ -425,7 +448,7 @@ def test_row_by_row_dry_runs_leave_no_staged_results(authors: Any, make_import_j
 def test_custom_widgets_are_cleaned_by_their_own_clean(books: None, dry_run: bool) -> None:
     from tests.testapp.resources import CustomWidgetBookResource
 
-    assert fast_import_refusal(CustomWidgetBookResource()) is None
+    assert refusal(CustomWidgetBookResource()) is None
     lines = invalid_lines()
     lines[7] = set_cell(lines[7], "title", "boom")
     result = assert_same(CustomWidgetBookResource, lines, dry_run=dry_run, chunk=11)
@@ -441,7 +464,7 @@ def test_models_overriding_save_need_the_row_by_row_path(
         models.Model.save(self, *args, **kwargs)
 
     monkeypatch.setattr(Book, "save", save)
-    assert "Book.save() is overridden" in str(fast_import_refusal(CleanBookResource()))
+    assert "Book.save() is overridden" in str(refusal(CleanBookResource()))
 
 
 @pytest.mark.parametrize("dry_run", [True, False])

@@ -65,7 +65,7 @@ def test_bulk_imports_leave_ids_taken_meanwhile_alone(
 ) -> None:
     """The bulk path takes its ids from the sequence as it writes; ids another
     import took meanwhile are never handed out again."""
-    from drf_import_export_jobs.pipeline import fastchunk
+    from drf_import_export_jobs.pipeline import bulkchunk
 
     side = connections.create_connection("default")
     taken: list[int] = []
@@ -87,7 +87,7 @@ def test_bulk_imports_leave_ids_taken_meanwhile_alone(
     job.parse_data()
     job.confirm_import()
     for name in ("insert_rows", "copy_rows"):
-        monkeypatch.setattr(fastchunk, name, taking_ids_first(getattr(fastchunk, name)))
+        monkeypatch.setattr(bulkchunk, name, taking_ids_first(getattr(bulkchunk, name)))
     try:
         job.import_data()
     finally:

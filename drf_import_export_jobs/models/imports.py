@@ -23,6 +23,7 @@ from ..files import (
 )
 from ..formats import allowed_import_formats
 from ..pipeline import importing
+from ..pipeline.engines import choose_engine
 from ..pipeline.results import ResultCollector
 from ..pipeline.staging import StageReader, StageWriter
 from ..progress import ProgressReporter
@@ -170,7 +171,7 @@ class AbstractImportJob(BaseJob):
                         progress=progress,
                     )
                 else:
-                    bulk = importing.run_resource(
+                    choice = importing.run_resource(
                         stream,
                         self.file_format_name,
                         resource,
@@ -179,6 +180,7 @@ class AbstractImportJob(BaseJob):
                         progress=progress,
                         stage_writer=stage,
                     )
+                    bulk = choice.bulk
         except JobCancelled:
             logger.info("%s was cancelled while parsing.", self)
             collector.close()
@@ -301,6 +303,9 @@ class AbstractImportJob(BaseJob):
                 self._staged_results() as staged,
             ):
                 resource = self.resource
+                # Logged once per job: by the dry run, or here when it was skipped.
+                engine = (self.parse_result or {}).get("engine")
+                choice = importing.log_engine(resource) if engine is None else None
                 with transaction.atomic(using=alias):
                     importing.run_resource(
                         stream,
@@ -311,6 +316,7 @@ class AbstractImportJob(BaseJob):
                         progress=progress,
                         stop_when=must_stop,
                         stage_reader=staged,
+                        choice=choice or choose_engine(resource),
                     )
                     if must_stop(collector):
                         raise importing.RowsFailed()

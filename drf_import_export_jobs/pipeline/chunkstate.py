@@ -1,4 +1,4 @@
-"""The per-chunk state of the bulk import path (see :mod:`.fastchunk`)."""
+"""The per-chunk state of the bulk import path (see :mod:`.bulkchunk`)."""
 
 from __future__ import annotations
 

@@ -1,27 +1,30 @@
 """Running a django-import-export resource over an uploaded file, chunk by chunk.
 
-The file is streamed (see :mod:`.reading`); every ``CHUNK_SIZE`` rows become
-a small ``tablib.Dataset`` that the resource imports with its own
-``import_data()``, so resource hooks, widgets and validation behave as they do
-in django-import-export. Hooks that receive the dataset (``before_import``,
-``after_import``) therefore run once per chunk. Between chunks the run records
-progress and stops if the job was cancelled.
+The file is streamed (see :mod:`.reading`) and cut into chunks of
+``CHUNK_SIZE`` rows. Each chunk goes to the engine :mod:`.engines` chose for
+the resource: the bulk engine (:mod:`.bulkchunk`), or the resource's own
+``import_data()`` on a small ``tablib.Dataset`` (the row-by-row engine, where
+hooks that receive the dataset, ``before_import`` and ``after_import``, run
+once per chunk). Between chunks the run records progress and stops if the
+job was cancelled.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import IO, Any
 
 import tablib
+from django.db import transaction
 from import_export.resources import Resource
 
 from ..conf import jobs_settings
 from ..exceptions import FileParseError, JobCancelled
 from ..progress import ProgressReporter
-from .fastchunk import BulkImporter
-from .fastpath import fast_import_refusal
+from .bulkchunk import BulkImporter
+from .engines import EngineChoice, choose_engine
 from .reading import Table, open_table
 from .results import ResultCollector
 from .sequences import forward_only_sequence_reset
@@ -79,24 +82,81 @@ def run_resource(
     import_kwargs: dict[str, Any] | None = None,
     stage_writer: StageWriter | None = None,
     stage_reader: StageReader | None = None,
-) -> bool:
+    choice: EngineChoice | None = None,
+) -> EngineChoice:
     """Import (or dry-run) every row of ``stream`` through ``resource``.
 
-    Results go to ``collector``. On the bulk path, a dry run records its
-    chunks in ``stage_writer`` and an import replays them from
-    ``stage_reader`` (see :mod:`.staging`). Returns whether the bulk path
-    ran. Raises :class:`RowsFailed` as soon as
-    ``stop_when(collector)`` is true after a chunk. Raises
+    Results go to ``collector``. On the bulk engine a dry run writes its
+    chunks inside a transaction it rolls back, records them in
+    ``stage_writer``, and an import replays them from ``stage_reader`` (see
+    :mod:`.staging`). ``choice`` is the engine, chosen (and logged) here when
+    not given. Returns the engine that ran. Raises :class:`RowsFailed` as
+    soon as ``stop_when(collector)`` is true after a chunk. Raises
     :class:`JobCancelled` when the job was cancelled between chunks.
     """
+    if choice is None:
+        choice = log_engine(resource)
+    collector.engine = choice.as_dict()
+    with _rolled_back(resource.get_db_connection_name(), dry_run and choice.bulk):
+        _run(
+            stream,
+            format_name,
+            resource,
+            dry_run=dry_run,
+            collector=collector,
+            progress=progress,
+            stop_when=stop_when,
+            import_kwargs=dict(import_kwargs or {}),
+            stage_writer=stage_writer,
+            stage_reader=stage_reader,
+            bulk=choice.bulk,
+        )
+    return choice
+
+
+def log_engine(resource: Resource) -> EngineChoice:
+    """Choose the engine for ``resource`` and log which and why."""
+    choice = choose_engine(resource)
+    logger.info(
+        "%s imports on the %s engine: %s.", type(resource).__name__, choice.engine, choice.reason
+    )
+    return choice
+
+
+@contextlib.contextmanager
+def _rolled_back(alias: str, active: bool) -> Iterator[None]:
+    """A transaction rolled back at its end (when ``active``)."""
+    if not active:
+        yield
+        return
+    with transaction.atomic(using=alias):
+        yield
+        transaction.set_rollback(True, using=alias)
+
+
+def _run(
+    stream: IO[bytes],
+    format_name: str,
+    resource: Resource,
+    *,
+    dry_run: bool,
+    collector: ResultCollector,
+    progress: ProgressReporter,
+    stop_when: Callable[[ResultCollector], bool] | None,
+    import_kwargs: dict[str, Any],
+    stage_writer: StageWriter | None,
+    stage_reader: StageReader | None,
+    bulk: bool,
+) -> None:
     table = open_checked(stream, format_name, resource)
     progress.set_total(table.total)
     size = max(1, int(jobs_settings.CHUNK_SIZE))
-    kwargs = dict(import_kwargs or {})
-    bulk = choose_bulk_importer(resource, table.headers, dry_run=dry_run, import_kwargs=kwargs)
-    if bulk is not None:
-        bulk.stage_writer = stage_writer
-        bulk.stage_reader = stage_reader
+    kwargs = import_kwargs
+    importer = None
+    if bulk:
+        importer = BulkImporter(resource, table.headers, dry_run=dry_run, import_kwargs=kwargs)
+        importer.stage_writer = stage_writer
+        importer.stage_reader = stage_reader
     chunk: list[list[Any]] = []
     numbers: list[int] = []
     number = 0
@@ -108,8 +168,8 @@ def run_resource(
             raise JobCancelled()
         if chunk:
             with forward_only_sequence_reset(resource.get_db_connection_name()):
-                if bulk is not None:
-                    result = bulk.run_chunk(chunk)
+                if importer is not None:
+                    result = importer.run_chunk(chunk)
                 else:
                     result = resource.import_data(
                         tablib.Dataset(*chunk, headers=table.headers),
@@ -140,25 +200,6 @@ def run_resource(
     flush()
     if number == 0:
         raise FileParseError("The file has a header row but no data rows.")
-    return bulk is not None
-
-
-def choose_bulk_importer(
-    resource: Resource,
-    headers: list[str],
-    *,
-    dry_run: bool,
-    import_kwargs: dict[str, Any],
-) -> BulkImporter | None:
-    """The bulk path's importer for ``resource``, or None (and a log line
-    saying why) when it takes the row-by-row path."""
-    refusal = fast_import_refusal(resource)
-    name = type(resource).__name__
-    if refusal is not None:
-        logger.info("%s imports row by row: %s.", name, refusal)
-        return None
-    logger.info("%s imports on the bulk path.", name)
-    return BulkImporter(resource, headers, dry_run=dry_run, import_kwargs=import_kwargs)
 
 
 def scan_rows(

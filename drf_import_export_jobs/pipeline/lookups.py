@@ -1,4 +1,4 @@
-"""The per-chunk queries of the bulk import path (see :mod:`.fastchunk`).
+"""The per-chunk queries of the bulk import path (see :mod:`.bulkchunk`).
 
 :class:`ChunkLookups` fetches, with one query per chunk each, the existing
 instances of the chunk's import ids and the rows holding the chunk's values
@@ -19,7 +19,7 @@ from .chunkstate import ChunkState, Column, _batches, _lazy_row
 
 
 class ChunkLookups:
-    """Mixin of :class:`~.fastchunk.BulkImporter`: its per-chunk queries."""
+    """Mixin of :class:`~.bulkchunk.BulkImporter`: its per-chunk queries."""
 
     if TYPE_CHECKING:
         alias: str

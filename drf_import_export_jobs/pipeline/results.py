@@ -9,7 +9,9 @@ Results are plain JSON::
       "errors": [                 # the first MAX_ERRORS_IN_RESULT entries
         {"row": 3, "field": "price", "message": "Enter a number."},
         {"row": null, "field": null, "message": "..."}   # not tied to a row
-      ]
+      ],
+      "engine": "bulk",           # or "rows" (absent when no engine ran)
+      "engine_reason": "..."      # why that engine
     }
 
 Row numbers count data rows from 1 (the header is not a row), as
@@ -43,6 +45,8 @@ class ResultCollector:
         self.error_count = 0
         self.base_error_count = 0
         self.max_errors = int(jobs_settings.MAX_ERRORS_IN_RESULT)
+        # {"engine": ..., "engine_reason": ...} once an engine ran the rows.
+        self.engine: dict[str, str] = {}
         self._report: IO[str] | None = None
         self._writer: Any = None
 
@@ -110,6 +114,7 @@ class ResultCollector:
             "rows": self.rows,
             "error_count": self.error_count,
             "errors": list(self.errors),
+            **self.engine,
         }
 
     def report_file(self) -> IO[str] | None:

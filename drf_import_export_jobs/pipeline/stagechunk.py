@@ -17,8 +17,8 @@ from .fkresolve import FkResolver
 from .staging import CannotStage, decode_value, digest, encode_value
 
 if TYPE_CHECKING:
+    from .bulkchunk import BulkImporter
     from .chunkstate import ChunkState
-    from .fastchunk import BulkImporter
 
 _INVALID = RowResult.IMPORT_TYPE_INVALID
 _JSON_READY = frozenset({str, int, bool, type(None)})

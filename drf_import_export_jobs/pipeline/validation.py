@@ -13,6 +13,11 @@ unique checks. Three things differ in how, never in the result:
 * unique fields are checked against the chunk's map of values to the row
   holding them (one query per field per chunk, kept up to date as rows are
   accepted), not with one query per row.
+
+``unique_together`` and ``Meta.constraints`` are checked by Django itself,
+one query per row and check (their rows of the same chunk are not written
+yet: a clash between two of them is the database's to refuse, and the chunk
+then runs row by row).
 """
 
 from __future__ import annotations
@@ -128,6 +133,8 @@ class ChunkValidator:
         self.fields = [(f, field_check(f)) for f in model._meta.concrete_fields if not f.generated]
         self.unique_fields = unique_fields
         self.custom_clean = model.clean is not models.Model.clean
+        self.together = bool(model._meta.unique_together)
+        self.constraints = bool(model._meta.constraints)
         self.queries = 0  # per-row queries made (the chunk then cannot be replayed)
 
     def errors(
@@ -184,9 +191,29 @@ class ChunkValidator:
             if name != NON_FIELD_ERRORS:
                 exclude.add(name)
         unique_errors = self._unique_errors(instance, token, exclude, taken)
+        if self.together:
+            unique_errors.update(self._together_errors(instance, exclude))
         if unique_errors:
             errors = ValidationError(unique_errors).update_error_dict(errors)
+        if self.constraints:
+            for name in errors:
+                if name != NON_FIELD_ERRORS:
+                    exclude.add(name)
+            self.queries += 1
+            try:
+                instance.validate_constraints(exclude=exclude)
+            except ValidationError as exc:
+                errors = exc.update_error_dict(errors)
         return errors
+
+    def _together_errors(self, instance: models.Model, exclude: set[str]) -> dict[str, Any]:
+        """What ``validate_unique()`` says of the ``unique_together`` sets."""
+        checks, _dates = instance._get_unique_checks(exclude=exclude)  # type: ignore[attr-defined]
+        together = [(kind, names) for kind, names in checks if len(names) > 1]
+        if not together:
+            return {}
+        self.queries += 1
+        return dict(instance._perform_unique_checks(together))  # type: ignore[attr-defined]
 
     def _unique_errors(
         self,

@@ -19,6 +19,7 @@ from ..swapping import get_import_job_model
 from .base import ResourceBoundSerializer, StaffOnlyTraceback
 from .parts import (
     IMPORT_STATUS_ENUM,
+    EngineSerializer,
     ImportProgressSerializer,
     RowErrorSerializer,
     TotalsSerializer,
@@ -42,6 +43,7 @@ class ImportJobSerializer(StaffOnlyTraceback, ResourceBoundSerializer):
     skip_parse_step = serializers.BooleanField(read_only=True)
     skip_invalid_rows = serializers.BooleanField(read_only=True)
     totals = serializers.SerializerMethodField()
+    engine = serializers.SerializerMethodField()
     error_count = serializers.SerializerMethodField()
     errors = serializers.SerializerMethodField()
     error_message = serializers.CharField(read_only=True)
@@ -79,6 +81,14 @@ class ImportJobSerializer(StaffOnlyTraceback, ResourceBoundSerializer):
             return None
         totals = result.get("totals") or {}
         return {key: int(totals.get(key, 0)) for key in ROW_TYPES}
+
+    @extend_schema_field(EngineSerializer(allow_null=True))
+    def get_engine(self, job: Any) -> dict[str, str] | None:
+        """The engine of the latest phase that ran rows (null before any did)."""
+        result = self.latest_result(job)
+        if not result or not result.get("engine"):
+            return None
+        return {"name": str(result["engine"]), "reason": str(result.get("engine_reason", ""))}
 
     @extend_schema_field(serializers.IntegerField())
     def get_error_count(self, job: Any) -> int:

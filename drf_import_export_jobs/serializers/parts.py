@@ -87,6 +87,17 @@ class TotalsSerializer(serializers.Serializer):
     invalid = serializers.IntegerField()
 
 
+@extend_schema_serializer(component_name="ImportJobEngine")
+class EngineSerializer(serializers.Serializer):
+    """Which import engine ran the rows and why: ``bulk`` (chunks written in
+    bulk) or ``rows`` (the resource's own per-row import)."""
+
+    name = NamedChoiceField(
+        [("bulk", "bulk"), ("rows", "rows")], enum_name="ImportJobEngineEnum", read_only=True
+    )
+    reason = serializers.CharField(read_only=True)
+
+
 @extend_schema_serializer(component_name="ImportJobRowError")
 class RowErrorSerializer(serializers.Serializer):
     """One error: the data row (from 1, header excluded), the field, the message."""

@@ -179,7 +179,7 @@ class RowHookBookResource(CleanBookResource):
 
 
 class OptedOutBookResource(CleanBookResource):
-    fast_import = False
+    import_engine = "rows"
 
 
 class IdBookResource(resources.ModelResource):

@@ -1,27 +1,33 @@
-"""The bulk import path: one chunk of rows cleaned, classified and written at once.
+"""The bulk import engine: one chunk of rows converted, classified and written at once.
 
-For a resource that :func:`~.fastpath.fast_import_refusal` accepts, a
+For a resource that :func:`~.engines.choose_engine` gives the bulk engine, a
 :class:`BulkImporter` gives each chunk of rows the outcome django-import-export's
 ``Resource.import_data`` would give it, row by row in file order: the same
 row types (new, update, skip, invalid, error), the same messages, the same
 data written. The differences are in how:
 
-* cells go through fast converters (:mod:`.converters`), other widgets
-  through their own ``clean()``;
+* cells go through fast converters (:mod:`.converters`) for the standard
+  widgets, other widgets through their own ``clean()``, and fields of a
+  custom ``Field`` class through their own ``save()``;
 * foreign keys looked up by a ``ForeignKeyWidget``, existing instances (by
   ``import_id_fields``) and the values of unique fields are fetched with one
   query per chunk, not per row;
-* ``full_clean()`` is reproduced without its per-row queries (foreign key
-  existence and uniqueness come from the chunk's queries and the rows
-  accepted before in the chunk);
-* new rows are written with ``bulk_create`` and changed rows with
-  ``bulk_update``. Writes of the chunk happen in order; a row that depends on
-  one written before it in the same chunk (same import id, or a unique value
-  the earlier row freed) first flushes the writes before it.
+* with ``clean_model_instances``, ``full_clean()`` is reproduced without its
+  per-row queries (:mod:`.validation`); without it, as in
+  django-import-export, only the widgets' errors make a row invalid and the
+  database judges the rest;
+* new rows are written with ``COPY`` (PostgreSQL) or ``bulk_create`` and
+  changed rows with one ``UPDATE ... FROM`` per batch. Writes of the chunk
+  happen in order; a row that depends on one written before it in the same
+  chunk (same import id, or a unique value the earlier row freed) first
+  flushes the writes before it.
 
-When a bulk write fails with a database error, the chunk's writes are rolled
-back to a savepoint and the chunk is run through the resource's own
-``import_data`` instead, so the per-row errors are django-import-export's.
+The dry run writes too, inside a transaction that is rolled back at its end
+(so later chunks see earlier ones, as in one ``import_data()`` call over the
+whole file). When a write fails with a database error, the chunk's writes are
+rolled back to a savepoint and the chunk alone is run through the resource's
+own ``import_data()``, one savepoint per row, so the errors are
+django-import-export's, on their rows.
 """
 
 from __future__ import annotations
@@ -68,8 +74,9 @@ class NeedsRowByRow(Exception):
 class BulkImporter(ChunkLookups):
     """Runs chunks of one file through a resource on the bulk path.
 
-    ``headers`` is the file's header row; ``dry_run`` keeps the database
-    unchanged (nothing is written, the outcome is computed the same way).
+    ``headers`` is the file's header row. With ``dry_run`` the chunks are
+    written all the same: the caller runs them inside a transaction that it
+    rolls back (see :func:`.importing.run_resource`).
     """
 
     def __init__(
@@ -93,15 +100,24 @@ class BulkImporter(ChunkLookups):
         self.in_size = 5000 if self.connection.vendor == "postgresql" else 500
         opts = resource._meta
         self.compare = bool(opts.skip_unchanged) and not opts.skip_diff
+        self.clean_instances = bool(opts.clean_model_instances)
+        # With use_bulk, django-import-export saves a batch at once: a row
+        # never finds one of its own batch (a repeated key is new again).
+        self.use_bulk = bool(opts.use_bulk)
         self.report_skipped = opts.report_skipped
         positions = {name: i for i, name in enumerate(self.headers)}
         self.columns: list[Column] = []
         self.compare_attrs: list[str] = []
+        # Fields of a custom Field class set the instance through their own save().
+        self.saved_by_field: list[ie_fields.Field] = []
         for ie_field in resource.get_import_fields():
             if ie_field.attribute is None:
                 continue
             self.compare_attrs.append(self._compare_attr(ie_field.attribute))
             if ie_field.readonly or ie_field.column_name not in positions:
+                continue
+            if type(ie_field) is not ie_fields.Field:
+                self.saved_by_field.append(ie_field)
                 continue
             self.columns.append(self._column(ie_field, positions[ie_field.column_name]))
         self.id_columns: list[Column] = []
@@ -117,9 +133,10 @@ class BulkImporter(ChunkLookups):
                 same[0] if same else self._column(ie_field, positions[ie_field.column_name])
             )
             self.id_attrs.append(ie_field.attribute)
-        self.lookup = lookup and bool(self.id_columns)
+        self.lookup = lookup and bool(self.id_columns) and not opts.force_init_instance
         self.model_fields = [f for f in meta.concrete_fields if not f.generated]
         set_attrs = {c.attribute for c in self.columns}
+        set_attrs |= {str(f.attribute) for f in self.saved_by_field}
         # The primary key only needs checking when the file gives it.
         self.unique_fields = [
             f
@@ -133,6 +150,9 @@ class BulkImporter(ChunkLookups):
             self.connection.features.interprets_empty_strings_as_nulls,
             self.unique_fields,
         )
+        # Without clean_model_instances only the widgets judge a row (the
+        # database refuses what the model would have): full_clean() is not run.
+        self.validate = self.validator.errors if self.clean_instances else None
         self.template = self._template()
         # Attributes without a data descriptor: setting them only fills __dict__.
         self.plain_attrs = frozenset(
@@ -166,7 +186,8 @@ class BulkImporter(ChunkLookups):
         self.null_refused = [
             f.attname
             for f in self.model_fields
-            if f.blank
+            if self.clean_instances
+            and f.blank
             and not f.null
             and not f.primary_key
             and not getattr(f, "auto_now", False)
@@ -181,9 +202,11 @@ class BulkImporter(ChunkLookups):
         self.copy_values = can_copy_values(self.model, self.alias)
         self.stage_writer: StageWriter | None = None
         self.stage_reader: StageReader | None = None
-        # Widgets without a converter may read the database per row.
-        self.stageable = not self.validator.custom_clean and all(
-            c.convert is not None or c.fk is not None for c in self.columns
+        # Widgets without a converter and custom fields may read the database per row.
+        self.stageable = (
+            not (self.clean_instances and self.validator.custom_clean)
+            and not self.saved_by_field
+            and all(c.convert is not None or c.fk is not None for c in self.columns)
         )
         self.slow_kwargs = {"dry_run": dry_run, "using_transactions": True, **self.kwargs}
 
@@ -225,12 +248,13 @@ class BulkImporter(ChunkLookups):
         result = Result()
         result.diff_headers = self.resource.get_diff_headers()
         result.total_rows = len(rows)
+        if self.dry_run and not self.connection.in_atomic_block:
+            raise RuntimeError(
+                "A dry run writes its chunks: run it inside a transaction that is rolled back."
+            )
         try:
-            if self.dry_run:
+            with transaction.atomic(using=self.alias):
                 outcomes = self._outcomes(rows, first_number)
-            else:
-                with transaction.atomic(using=self.alias):
-                    outcomes = self._outcomes(rows, first_number)
         except (DatabaseError, NeedsRowByRow):
             if self.stage_writer is not None:
                 self.stage_writer.add(None)
@@ -246,9 +270,8 @@ class BulkImporter(ChunkLookups):
         return result
 
     def _outcomes(self, rows: Sequence[list[Any]], first_number: int) -> list[tuple[str, Any]]:
-        """Each row's type and error; writes the chunk unless it is a dry run
-        or a row ended in error (then the chunk's writes are rolled back, as
-        ``import_data`` rolls back a dataset with errors)."""
+        """Each row's type and error; writes the rows that did not end in
+        error (as ``import_data`` saves each good row in its own savepoint)."""
         state = ChunkState()
         for column in {id(c): c for c in self.columns + self.id_columns}.values():
             if column.fk is not None:
@@ -267,19 +290,17 @@ class BulkImporter(ChunkLookups):
         plans = [self._convert(cells, n) for n, cells in enumerate(rows, first_number)]
         self._fetch_unique(state, plans, existing, cleaned_ids)
         outcomes = [
-            self._row(state, key, plan, existing)
-            for key, plan in zip(cleaned_ids, plans, strict=True)
+            self._row(state, key, plan, existing, cells, number)
+            for number, (key, plan, cells) in enumerate(
+                zip(cleaned_ids, plans, rows, strict=True), first_number
+            )
         ]
         if self.stage_writer is not None:
             if self.validator.queries != queries or not self.stageable:
                 state.pure = False
             self.stage_writer.add(stage.record(self, state, existing, rows, outcomes))
-        if not self.dry_run:
-            if any(kind == _ERROR for kind, _ in outcomes):
-                transaction.set_rollback(True, using=self.alias)
-            else:
-                self._flush(state, last=True)
-                self._reset_sequence(state)
+        self._flush(state, last=True)
+        self._reset_sequence(state)
         return outcomes
 
     def _replayable(self, record: dict[str, Any], existing: dict[Any, Any]) -> bool:
@@ -300,16 +321,20 @@ class BulkImporter(ChunkLookups):
         return OrderedDict(zip(self.headers, cells, strict=False))
 
     def _row_by_row(self, rows: Sequence[list[Any]]) -> Result:
+        """The chunk through the resource's own per-row import, one savepoint
+        per row (``import_data_inner``: the caller's transaction decides what
+        is kept, so later chunks see this chunk's good rows, as in one
+        ``import_data()`` call over the whole file)."""
         dataset = tablib.Dataset(*rows, headers=self.headers)
-        return self.resource.import_data(
-            dataset,
-            dry_run=self.dry_run,
-            raise_errors=False,
-            use_transactions=True,
-            collect_failed_rows=False,
-            rollback_on_validation_errors=False,
-            **self.kwargs,
-        )
+        with transaction.atomic(using=self.alias):
+            return self.resource.import_data_inner(
+                dataset,
+                self.dry_run,
+                False,  # raise_errors
+                True,  # using_transactions
+                False,  # collect_failed_rows
+                **self.kwargs,
+            )
 
     # -- cleaning -------------------------------------------------------------
 
@@ -350,10 +375,12 @@ class BulkImporter(ChunkLookups):
         key: Any,
         plan: tuple[list[tuple[str, Any]], dict[str, Any], Exception | None],
         existing: dict[tuple[Any, ...], Any],
+        cells: list[Any],
+        number: int,
     ) -> tuple[str, Any]:
         if isinstance(key, Exception):
             return _ERROR, key
-        entry = state.rows.get(key) if key is not None else None
+        entry = state.rows.get(key) if self._remembered(key) else None
         new = False
         if entry is not None:
             instance = _clone(entry.instance)
@@ -388,14 +415,21 @@ class BulkImporter(ChunkLookups):
                 setattr(instance, attr, value)
         if stop is not None:
             return _ERROR, stop
+        if self.saved_by_field:
+            stop = self._save_fields(instance, errors, cells, number)
+            if stop is not None:
+                return _ERROR, stop
         if before is not None and not errors and [data.get(a) for a in compare] == before:
             return _SKIP, None
+        if self.validate is None:
+            if errors:
+                return _INVALID, ValidationError(errors)
+            self._save(state, key, instance, token, new)
+            return (_NEW if new else _UPDATE), None
         for attribute, model_field in self.fk_columns:
             if attribute not in errors:
                 state.known_fk.setdefault(model_field.name, set()).add(data[model_field.attname])
-        problems = self.validator.errors(
-            instance, token, dict(errors), state.taken, state.known_fk
-        )
+        problems = self.validate(instance, token, dict(errors), state.taken, state.known_fk)
         if problems:
             return _INVALID, ValidationError(problems)
         for name in self.null_refused:
@@ -405,6 +439,28 @@ class BulkImporter(ChunkLookups):
                 raise NeedsRowByRow(name)
         self._save(state, key, instance, token, new)
         return (_NEW if new else _UPDATE), None
+
+    def _remembered(self, key: Any) -> bool:
+        """Whether a later row with ``key`` finds this chunk's row: not with
+        ``use_bulk`` (rows of a batch are saved at once), nor for a key with
+        an empty value (``get(id=None)`` finds no row just created)."""
+        return key is not None and not self.use_bulk and None not in key
+
+    def _save_fields(
+        self, instance: models.Model, errors: dict[str, Any], cells: list[Any], number: int
+    ) -> Exception | None:
+        """Let each field of a custom Field class set ``instance`` with its own
+        ``save()``, as ``import_field`` does; its ValueError is the field's
+        error, any other exception ends the row (returned)."""
+        row = self._row_dict(cells)
+        for ie_field in self.saved_by_field:
+            try:
+                ie_field.save(instance, row, False, **self.slow_kwargs, row_number=number)
+            except ValueError as exc:
+                errors[str(ie_field.attribute)] = ValidationError(str(exc), code="invalid")
+            except Exception as exc:
+                return exc
+        return None
 
     # -- saving ---------------------------------------------------------------
 
@@ -416,11 +472,11 @@ class BulkImporter(ChunkLookups):
         for model_field in self.unique_fields:
             value = getattr(instance, model_field.attname)
             claims.append((model_field.name, value))
-        entry = state.rows.get(key) if key is not None else None
+        entry = state.rows.get(key) if self._remembered(key) else None
         freed = any(claim in state.freed for claim in claims if claim[1] is not None)
         if entry is not None or freed:
             state.pure = False  # depends on a write of this chunk: not replayable
-        if not self.dry_run and (freed or (entry is not None and entry.pending)):
+        if freed or (entry is not None and entry.pending):
             self._flush(state)
         if entry is not None and entry.instance.pk is not None and not new:
             instance.pk = entry.instance.pk
@@ -434,8 +490,8 @@ class BulkImporter(ChunkLookups):
             if value is not None:
                 taken[value] = token
             held[name] = value
-        saved = Entry(instance, token, pending=not self.dry_run)
-        if key is not None:
+        saved = Entry(instance, token, pending=True)
+        if self._remembered(key):
             state.rows[key] = saved
         if instance._state.adding:
             if instance.pk is not None:
