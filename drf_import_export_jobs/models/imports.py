@@ -26,6 +26,7 @@ from ..pipeline import importing
 from ..pipeline.results import ResultCollector
 from ..pipeline.staging import StageReader, StageWriter
 from ..progress import ProgressReporter
+from ..tables import check_resource_tables
 from ..transitions import transition
 from .base import BaseJob, new_task_id
 
@@ -161,6 +162,7 @@ class AbstractImportJob(BaseJob):
             with ProgressReporter(self) as progress, self.data_file.open("rb") as stream:
                 resource = self.resource
                 self._check_format(allowed_import_formats(type(resource)))
+                check_resource_tables(resource)
                 if self.skip_parse_step:
                     importing.scan_rows(
                         stream,
@@ -301,6 +303,7 @@ class AbstractImportJob(BaseJob):
                 self._staged_results() as staged,
             ):
                 resource = self.resource
+                check_resource_tables(resource)
                 with transaction.atomic(using=alias):
                     importing.run_resource(
                         stream,
@@ -326,6 +329,9 @@ class AbstractImportJob(BaseJob):
         except (JobCancelled, InvalidJobStatus) as exc:
             logger.info("%s stopped without importing: %s", self, exc or "cancelled")
             collector.close()
+            return
+        except JobConfigurationError as exc:
+            self._fail_import(collector, self._error_fields(exc, False))
             return
         except importing.RowsFailed:
             message = f"{collector.error_count} row error(s); nothing was imported."

@@ -41,3 +41,17 @@ class TenantImportJob(AbstractImportJob):
 
 class TenantExportJob(AbstractExportJob):
     tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.CASCADE)
+
+
+class Unmigrated(models.Model):
+    """A model whose table the test database never has (as in a project that
+    did not run its migrations)."""
+
+    name = models.CharField(max_length=100)
+
+    class Meta:
+        managed = False
+        db_table = "testapp_unmigrated"
+
+    def __str__(self) -> str:
+        return self.name
