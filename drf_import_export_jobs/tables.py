@@ -42,5 +42,6 @@ def check_resource_tables(resource: Resource) -> None:
             raise MissingTableError(
                 f"The table {table!r} of {model._meta.label} does not exist in the "
                 f"database {alias!r}: run `python manage.py migrate{database}` to create it "
-                "(are the migrations of the app made and applied?)."
+                f"(first `python manage.py makemigrations {model._meta.app_label}` if the "
+                "app has no migration for it)."
             )

@@ -29,6 +29,7 @@ def test_a_missing_table_is_one_parse_error_that_says_to_migrate(make_import_job
     assert job.status == ImportJob.ImportStatus.PARSE_ERROR
     assert "'testapp_unmigrated'" in job.error_message
     assert "python manage.py migrate" in job.error_message
+    assert "python manage.py makemigrations testapp" in job.error_message
     assert job.traceback == ""
     assert job.parse_result["errors"] == []
     assert not job.error_report
