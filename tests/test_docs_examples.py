@@ -27,7 +27,6 @@ from tests.docs_pages import page_blocks, page_file
 
 QUICKSTART = Path(__file__).resolve().parent.parent / "docs" / "examples" / "quickstart"
 BOOK_RESOURCE = "library.resources.BookResource"
-FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def manage(*args: str, env: dict[str, str]) -> str:
