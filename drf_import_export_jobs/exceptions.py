@@ -50,3 +50,9 @@ class JobCancelled(JobError):
 class JobConfigurationError(JobError):
     """A job refers to something that does not exist or is not allowed
     (resource path, file format, filters, fields)."""
+
+
+class MissingTableError(JobConfigurationError):
+    """A table the resource writes to does not exist: the project's
+    migrations were not made or not applied. The message names the table
+    and the ``manage.py migrate`` command."""

@@ -179,6 +179,37 @@ def test_status_filter_refers_to_the_status_enum(schema):
     assert status["schema"]["items"] == {"$ref": "#/components/schemas/ImportJobStatusEnum"}
 
 
+def generated_example(schema: dict[str, Any], node: dict[str, Any]) -> Any:
+    """The example a schema viewer builds when the schema gives none, as Swagger
+    UI does: a field's ``example`` if any, else an enum's first value, else a
+    number's maximum (or minimum, or 0)."""
+    if "$ref" in node:
+        name = node["$ref"].rsplit("/", 1)[1]
+        return generated_example(schema, schema["components"]["schemas"][name])
+    if "allOf" in node:
+        return generated_example(schema, node["allOf"][0])
+    if "example" in node:
+        return node["example"]
+    if "enum" in node:
+        return node["enum"][0]
+    if node.get("type") == "object":
+        return {
+            name: generated_example(schema, prop)
+            for name, prop in node.get("properties", {}).items()
+        }
+    if node.get("type") == "integer":
+        return node.get("maximum", node.get("minimum", 0))
+    return None
+
+
+@pytest.mark.parametrize("component", ["ImportJobProgress", "ExportJobProgress"])
+def test_generated_progress_examples_are_a_job_that_can_exist(schema, component):
+    """A new job (status "created") has no total yet and so no percent."""
+    progress = schema["components"]["schemas"][component]
+    example = generated_example(schema, progress)
+    assert example == {"state": "created", "info": {"current": 0, "total": None}, "percent": None}
+
+
 def test_two_resources_with_one_prefix_and_different_choices_is_a_warning():
     """Component names would collide: ``--fail-on-warn`` catches it (the cure
     is a distinct ``schema_component_prefix``)."""

@@ -21,6 +21,7 @@ from rest_framework.test import APIClient
 
 from drf_import_export_jobs.conf import DEFAULTS
 from drf_import_export_jobs.models import ExportJob, ImportJob
+from tests.docs_pages import page_blocks, page_file
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -120,12 +121,24 @@ def test_the_customisation_page_names_every_attribute_and_hook():
 LANGUAGES = {"python", "json", "yaml", "sh", "ts", "text", "mermaid"}
 
 
+# Pages whose commands tests/test_quickstart.py types and runs, in an empty folder.
+RUN_AS_WRITTEN = {"quickstart.md"}
+
+
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(DOCS)))
 def test_code_blocks_are_valid_and_run(page, db):
     namespace: dict[str, Any] = {"__name__": f"docs_{page.stem}"}
-    for lang, body in blocks(page):
+    for block in page_blocks(str(page.relative_to(DOCS))):
+        lang, body = block.lang, block.body
         assert lang in LANGUAGES, f"{page.name}: a block without a known language: {body[:60]!r}"
         if included(body) is not None:
+            continue
+        if block.title:
+            # A file of the reader's project (title="path"): written and run by
+            # tests/test_quickstart.py, or run by tests/test_docs_examples.py.
+            assert page.name in RUN_AS_WRITTEN | {"usage.md"}, f"{page.name}: {block.title}"
+            continue
+        if lang == "sh" and page.name in RUN_AS_WRITTEN:
             continue
         if lang == "python":
             # Inline Python runs, page by page in one namespace, as written.
@@ -170,9 +183,14 @@ def check_command(page: Path, command: list[str]) -> None:
     program, *args = command
     if program == "pip":
         assert args[0] == "install", where
-        for name in args[1:]:
-            base = re.split(r"[\[<>=]", name)[0]
+        for name in (arg for arg in args[1:] if arg != "-e"):
+            base = re.split(r"[\[<>=]", name)[0].removeprefix("/path/to/").strip()
             assert base in {PROJECT["project"]["name"], "django-storages", "openapi-python-client"}
+            extras = re.findall(r"\[([\w,]+)\]", name)
+            if base == PROJECT["project"]["name"] and extras:
+                assert set(extras[0].split(",")) <= set(
+                    PROJECT["project"]["optional-dependencies"]
+                )
     elif program == "make":
         assert set(args) <= MAKE_TARGETS, where
     elif program == "python" and args[0].startswith("scripts/"):
@@ -314,7 +332,7 @@ def test_the_documented_answers_are_the_real_ones(db, settings, django_user_mode
     settings.DRF_IMPORT_EXPORT_JOBS = {"IMPORT_FORMATS": ["csv", "xlsx"]}
     api = APIClient()
     api.force_authenticate(django_user_model.objects.create_user("ann"))
-    books = (ROOT / "docs" / "examples" / "quickstart" / "books.csv").read_bytes()
+    books = page_file("quickstart.md", "books.csv").encode()
     created, pdf, conflict, errors, export = map(json.loads, example_blocks())
 
     response = api.post(

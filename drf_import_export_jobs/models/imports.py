@@ -27,6 +27,7 @@ from ..pipeline.engines import choose_engine
 from ..pipeline.results import ResultCollector
 from ..pipeline.staging import StageReader, StageWriter
 from ..progress import ProgressReporter
+from ..tables import check_resource_tables
 from ..transitions import transition
 from .base import BaseJob, new_task_id
 
@@ -162,6 +163,7 @@ class AbstractImportJob(BaseJob):
             with ProgressReporter(self) as progress, self.data_file.open("rb") as stream:
                 resource = self.resource
                 self._check_format(allowed_import_formats(type(resource)))
+                check_resource_tables(resource)
                 if self.skip_parse_step:
                     importing.scan_rows(
                         stream,
@@ -303,6 +305,7 @@ class AbstractImportJob(BaseJob):
                 self._staged_results() as staged,
             ):
                 resource = self.resource
+                check_resource_tables(resource)
                 # Logged once per job: by the dry run, or here when it was skipped.
                 engine = (self.parse_result or {}).get("engine")
                 choice = importing.log_engine(resource) if engine is None else None
@@ -332,6 +335,9 @@ class AbstractImportJob(BaseJob):
         except (JobCancelled, InvalidJobStatus) as exc:
             logger.info("%s stopped without importing: %s", self, exc or "cancelled")
             collector.close()
+            return
+        except JobConfigurationError as exc:
+            self._fail_import(collector, self._error_fields(exc, False))
             return
         except importing.RowsFailed:
             message = f"{collector.error_count} row error(s); nothing was imported."

@@ -24,13 +24,30 @@ def fields_in_order(fields: dict[str, Any], first: Sequence[str]) -> dict[str, A
 
 # -- nested parts ----------------------------------------------------------------
 
+# Examples of the progress numbers, as a job has them when it is created: a
+# generated example (Swagger UI takes an enum's first value, "created", and a
+# bounded number's maximum) then shows a job that could exist.
+PERCENT_SCHEMA = {
+    "type": "integer",
+    "minimum": 0,
+    "maximum": 100,
+    "nullable": True,
+    "example": None,
+}
+TOTAL_SCHEMA = {"type": "integer", "nullable": True, "example": None}
+
+
+@extend_schema_field(TOTAL_SCHEMA)
+class RowTotalField(serializers.IntegerField):
+    """The number of rows in total: ``null`` while unknown."""
+
 
 @extend_schema_serializer(component_name="JobProgressInfo")
 class ProgressInfoSerializer(serializers.Serializer):
     """Rows done and the total (``null`` while unknown)."""
 
     current = serializers.IntegerField(source="progress_current", read_only=True)
-    total = serializers.IntegerField(source="progress_total", read_only=True, allow_null=True)
+    total = RowTotalField(source="progress_total", read_only=True, allow_null=True)
 
 
 class BaseProgressSerializer(serializers.Serializer):
@@ -49,7 +66,7 @@ class BaseProgressSerializer(serializers.Serializer):
         )
         return fields_in_order(fields, ["state", "info", "percent"])
 
-    @extend_schema_field(serializers.IntegerField(allow_null=True, min_value=0, max_value=100))
+    @extend_schema_field(PERCENT_SCHEMA)
     def get_percent(self, job: Any) -> int | None:
         total = job.progress_total
         if total is None:

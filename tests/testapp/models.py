@@ -99,3 +99,17 @@ class Stamp(models.Model):
     def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         self.label = self.label.upper()
         super().save(*args, **kwargs)
+
+
+class Unmigrated(models.Model):
+    """A model whose table the test database never has (as in a project that
+    did not run its migrations)."""
+
+    name = models.CharField(max_length=100)
+
+    class Meta:
+        managed = False
+        db_table = "testapp_unmigrated"
+
+    def __str__(self) -> str:
+        return self.name

@@ -3,7 +3,7 @@
 import django_filters
 from import_export import fields, resources, widgets
 
-from .models import Author, Book
+from .models import Author, Book, Unmigrated
 
 
 class BookFilterSet(django_filters.FilterSet):
@@ -202,3 +202,11 @@ class ShoutingWidget(widgets.CharWidget):
 
 class CustomWidgetBookResource(CleanBookResource):
     title = fields.Field(attribute="title", column_name="title", widget=ShoutingWidget())
+
+
+class UnmigratedResource(resources.ModelResource):
+    """Writes to a model whose table does not exist."""
+
+    class Meta:
+        model = Unmigrated
+        fields = ("id", "name")

@@ -3,8 +3,6 @@
 from django.db import models
 
 
-# --8<-- [start:models]
-# library/models.py
 class Book(models.Model):
     isbn = models.CharField(max_length=13, unique=True)
     title = models.CharField(max_length=255)
@@ -14,9 +12,6 @@ class Book(models.Model):
 
     def __str__(self) -> str:
         return self.title
-
-
-# --8<-- [end:models]
 
 
 # The customisation guide's own job models (not part of the quickstart).

@@ -1,7 +1,5 @@
 """The quickstart's django-import-export resource."""
 
-# --8<-- [start:resources]
-# library/resources.py
 import django_filters
 from import_export import resources
 
@@ -24,6 +22,3 @@ class BookResource(resources.ModelResource):
         import_id_fields = ("isbn",)  # rows are matched on ISBN
         fields = ("isbn", "title", "author", "price", "in_stock")
         clean_model_instances = True  # model validation: errors name the field
-
-
-# --8<-- [end:resources]

@@ -1,5 +1,3 @@
-# --8<-- [start:celery]
-# mysite/celery.py
 import os
 
 from celery import Celery
@@ -11,4 +9,3 @@ app = Celery("mysite")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 # Finds the tasks of the installed apps, drf_import_export_jobs' included.
 app.autodiscover_tasks()
-# --8<-- [end:celery]

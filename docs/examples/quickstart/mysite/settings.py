@@ -1,6 +1,7 @@
-"""Settings of the quickstart project (docs/quickstart.md shows the parts
-marked below). The test suite runs ``manage.py check`` and ``migrate`` with
-them, and serves ``mysite.urls`` to the quickstart's curl commands."""
+"""Settings of the guides' example project: the quickstart's settings
+(docs/quickstart.md; tests/test_docs_examples.py checks that every line of
+the page is here) and what ``startproject`` writes. The test suite runs
+``manage.py check`` and ``migrate`` with them."""
 
 import os
 from pathlib import Path
@@ -10,7 +11,6 @@ SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "quickstart-only-not-secret")
 DEBUG = True
 ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 
-# --8<-- [start:apps]
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -21,11 +21,11 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",  # ?status= on job lists, export filters
     "drf_spectacular",  # the OpenAPI schema and Swagger UI
+    "drf_spectacular_sidecar",  # Swagger UI's files, served by your server
     "import_export",
     "drf_import_export_jobs",
     "library",  # your app, with its resources
 ]
-# --8<-- [end:apps]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -49,14 +49,13 @@ TEMPLATES = [
         },
     }
 ]
-# --8<-- [start:database]
 # SQLite to try things out; PostgreSQL in production (see Deployment). The
 # web server and the worker share the file: WAL lets readers (a poll) run
 # while an import writes, IMMEDIATE makes writers queue instead of failing.
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
-        "NAME": os.environ.get("SQLITE_PATH", BASE_DIR / "db.sqlite3"),
+        "NAME": BASE_DIR / "db.sqlite3",
         "OPTIONS": {
             "timeout": 30,
             "transaction_mode": "IMMEDIATE",
@@ -64,13 +63,17 @@ DATABASES = {
         },
     }
 }
-# --8<-- [end:database]
+# Uploads, exports and error reports go to the default storage: files here.
+MEDIA_ROOT = BASE_DIR / "media"
+# The test suite puts the database and the files in a folder of its own.
+if os.environ.get("SQLITE_PATH"):
+    DATABASES["default"]["NAME"] = os.environ["SQLITE_PATH"]
+if os.environ.get("MEDIA_ROOT"):
+    MEDIA_ROOT = os.environ["MEDIA_ROOT"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
 STATIC_URL = "static/"
-MEDIA_ROOT = os.environ.get("MEDIA_ROOT", BASE_DIR / "media")
 
-# --8<-- [start:rest]
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
@@ -78,19 +81,18 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Library API",
     # Separate request components: binary uploads, clean generated clients.
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI and Redoc from drf-spectacular-sidecar's static files.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
-# --8<-- [end:rest]
 
-# --8<-- [start:celery]
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
 # The job tasks take a model label and an id: JSON is all they need.
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
-# --8<-- [end:celery]
 
-# --8<-- [start:jobs]
 DRF_IMPORT_EXPORT_JOBS = {
     "MAX_UPLOAD_SIZE": 20 * 1024 * 1024,  # 20 MiB
     "IMPORT_FORMATS": ["csv", "xlsx"],
 }
-# --8<-- [end:jobs]

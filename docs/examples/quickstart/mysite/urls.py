@@ -1,5 +1,8 @@
+"""The quickstart's URLs (docs/index.md includes them)."""
+
 # --8<-- [start:urls]
 # mysite/urls.py
+from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from library.views import BookExportViewSet, BookImportViewSet
@@ -10,6 +13,7 @@ router.register("books/imports", BookImportViewSet, basename="book-import")
 router.register("books/exports", BookExportViewSet, basename="book-export")
 
 urlpatterns = [
+    path("admin/", admin.site.urls),
     path("api/", include(router.urls)),
     path("api/auth/", include("rest_framework.urls")),  # log in for Swagger UI
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
