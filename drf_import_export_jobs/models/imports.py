@@ -59,6 +59,9 @@ class AbstractImportJob(BaseJob):
         "parsing": ("parse_error", "parse_finished_at"),
         "importing": ("import_error", "import_finished_at"),
     }
+    # A dead worker's dry run is done again; its import (whose transaction
+    # died with it, leaving nothing) ends in import_error.
+    RESTART = {"parsing": "created"}
 
     status = models.CharField(
         _("status"),
@@ -149,7 +152,7 @@ class AbstractImportJob(BaseJob):
             S.PARSING,
             (S.CREATED,),
             parse_started_at=timezone.now(),
-            heartbeat_at=timezone.now(),
+            **self.start_fields(),
             progress_current=0,
             error_message="",
             traceback="",
@@ -180,7 +183,7 @@ class AbstractImportJob(BaseJob):
                         stage_writer=stage,
                     )
         except JobCancelled:
-            logger.info("%s was cancelled while parsing.", self)
+            logger.info("%s stopped parsing: %s.", self, progress.stop_reason or "cancelled")
             collector.close()
             stage.close()
             return
@@ -282,7 +285,7 @@ class AbstractImportJob(BaseJob):
             S.IMPORTING,
             (S.IMPORT_CONFIRMED,),
             import_started_at=timezone.now(),
-            heartbeat_at=timezone.now(),
+            **self.start_fields(),
             progress_current=0,
             error_message="",
             traceback="",
@@ -314,6 +317,7 @@ class AbstractImportJob(BaseJob):
                     )
                     if must_stop(collector):
                         raise importing.RowsFailed()
+                    progress.write()
                     # In the data transaction: a concurrent cancel either wins
                     # before this (and the data is rolled back) or is refused.
                     transition(
@@ -324,7 +328,9 @@ class AbstractImportJob(BaseJob):
                         import_finished_at=timezone.now(),
                     )
         except (JobCancelled, InvalidJobStatus) as exc:
-            logger.info("%s stopped without importing: %s", self, exc or "cancelled")
+            logger.info(
+                "%s stopped without importing: %s", self, exc or progress.stop_reason or "cancelled"
+            )
             collector.close()
             return
         except importing.RowsFailed:

@@ -87,7 +87,8 @@ def run_resource(
     ``stage_reader`` (see :mod:`.staging`). Returns whether the bulk path
     ran. Raises :class:`RowsFailed` as soon as
     ``stop_when(collector)`` is true after a chunk. Raises
-    :class:`JobCancelled` when the job was cancelled between chunks.
+    :class:`JobCancelled` when, between chunks, the job was cancelled or
+    otherwise left the run (``progress.should_stop()``).
     """
     table = open_checked(stream, format_name, resource)
     progress.set_total(table.total)
@@ -104,7 +105,7 @@ def run_resource(
 
     def flush() -> None:
         nonlocal reported
-        if progress.is_cancelled():
+        if progress.should_stop():
             raise JobCancelled()
         if chunk:
             with forward_only_sequence_reset(resource.get_db_connection_name()):
@@ -188,6 +189,6 @@ def scan_rows(
 
 
 def _step(progress: ProgressReporter, rows: int) -> None:
-    if progress.is_cancelled():
+    if progress.should_stop():
         raise JobCancelled()
     progress.advance(rows)
