@@ -106,7 +106,7 @@ class ProgressReporter:
         self._written_rows = self.current
         self._written_at = time.monotonic()
         if not done:
-            if not self.stop_reason:
+            if not self.stop_reason and not self._read_stop_reason():
                 self.stop_reason = "the job is no longer held by this run"
             return False
         for name, value in values.items():
@@ -117,8 +117,21 @@ class ProgressReporter:
         """Whether the work must stop: the job's stored status is no longer
         the one the work started in (cancelled, ended as lost, ...), another
         run holds it, or the row is gone. ``stop_reason`` says which."""
-        if self.stop_reason:
-            return True
+        return bool(self.stop_reason) or bool(self._read_stop_reason())
+
+    def is_cancelled(self) -> bool:
+        """Deprecated name of :meth:`should_stop`."""
+        return self.should_stop()
+
+    def close(self) -> None:
+        if self._side is not None:
+            try:
+                self._side.close()
+            finally:
+                self._side = None
+
+    def _read_stop_reason(self) -> str:
+        """Read the row; set and return ``stop_reason`` if the run lost it."""
         row: tuple[str, str] | None = None
         side = self._side_connection()
         if side is not None:
@@ -136,18 +149,7 @@ class ProgressReporter:
             self.stop_reason = f"its status is now {row[0]!r}"
         elif row[1] != self.token:
             self.stop_reason = "another run took the job over"
-        return bool(self.stop_reason)
-
-    def is_cancelled(self) -> bool:
-        """Deprecated name of :meth:`should_stop`."""
-        return self.should_stop()
-
-    def close(self) -> None:
-        if self._side is not None:
-            try:
-                self._side.close()
-            finally:
-                self._side = None
+        return self.stop_reason
 
     # -- second connection --------------------------------------------------
 

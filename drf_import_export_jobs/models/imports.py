@@ -329,7 +329,9 @@ class AbstractImportJob(BaseJob):
                     )
         except (JobCancelled, InvalidJobStatus) as exc:
             logger.info(
-                "%s stopped without importing: %s", self, exc or progress.stop_reason or "cancelled"
+                "%s stopped without importing: %s",
+                self,
+                exc or progress.stop_reason or "cancelled",
             )
             collector.close()
             return
