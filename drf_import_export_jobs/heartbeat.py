@@ -10,9 +10,10 @@ sweep ends it after ``STALE_JOB_TIMEOUT`` seconds.
 The thread writes with its own autocommit connection and only while the job
 is in a running status and still carries the run token that the task's own
 work wrote when it started (``worker_token``, read from the job instance at
-each beat): a run that lost its job never beats for it again. On SQLite, which allows one writer, it skips beats
-while the task's own connection holds a transaction open (an import); the
-progress writes of that transaction carry the heartbeat instead.
+each beat): a run that lost its job never beats for it again. On SQLite,
+which allows one writer, it skips beats while the task's own connection holds
+a transaction open (an import); the progress writes of that transaction carry
+the heartbeat instead.
 """
 
 from __future__ import annotations
