@@ -331,7 +331,7 @@ class AbstractImportJob(BaseJob):
             logger.info(
                 "%s stopped without importing: %s",
                 self,
-                exc or progress.stop_reason or "cancelled",
+                str(exc) or progress.stop_reason or "cancelled",
             )
             collector.close()
             return
