@@ -259,7 +259,7 @@ def test_a_job_restarted_too_often_ends_as_lost(make_import_job, make_export_job
     export.refresh_from_db()
     assert (parse.status, export.status) == ("parse_error", "export_error")
     assert "worker running the dry run was lost" in parse.error_message
-    assert "after 2 restart(s)" in parse.error_message
+    assert "after 1 restart(s)" in parse.error_message
     assert "no file was kept" in export.error_message
     assert parse.parse_result is None and not export.data_file
 

@@ -109,7 +109,7 @@ class BaseJob(models.Model):
     # their LOST_WORKER error status instead.
     RESTART: ClassVar[dict[str, str]] = {}
     # How often a job is restarted at most; then it ends in its error status.
-    MAX_RESTARTS: ClassVar[int] = 2
+    MAX_RESTARTS: ClassVar[int] = 1
 
     class Meta:
         abstract = True
