@@ -104,12 +104,13 @@ DEFAULTS: dict[str, Any] = {
     "THROTTLE_SCOPES": {},
     # Seconds between two heartbeats of a running job: a background thread of
     # the task refreshes the row's ``heartbeat_at``, also while one chunk is
-    # slow. 0 turns the thread off (progress writes still beat).
+    # slow. 0 turns the thread off (progress writes still beat). A redelivered
+    # task takes over a job whose worker on another host missed two beats.
     "HEARTBEAT_SECONDS": 30,
     # Seconds without a heartbeat after which a parsing/importing/exporting
-    # job counts as lost (its worker died): the sweep, or a redelivery of its
-    # task, ends it in parse_error/import_error/export_error. Keep it well
-    # above HEARTBEAT_SECONDS and PROGRESS_EVERY_SECONDS.
+    # job counts as lost (its worker died): the sweep ends it in
+    # parse_error/import_error/export_error, a redelivery of its task takes it
+    # over. Keep it well above HEARTBEAT_SECONDS and PROGRESS_EVERY_SECONDS.
     "STALE_JOB_TIMEOUT": 5 * 60,
     # Seconds a job may stay created/import_confirmed before the sweep sends
     # its task again (under the same task id, so a duplicate does nothing);

@@ -44,7 +44,9 @@ class FileParseError(JobError):
 
 
 class JobCancelled(JobError):
-    """Raised inside running work when the job was cancelled meanwhile."""
+    """Raised inside running work when its job was cancelled meanwhile, or
+    left the run otherwise (ended as lost by the sweep, taken over by a
+    redelivered task, deleted): the work stops without recording anything."""
 
 
 class JobConfigurationError(JobError):

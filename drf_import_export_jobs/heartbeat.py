@@ -2,13 +2,18 @@
 
 While a task runs a job, a daemon thread refreshes the row's ``heartbeat_at``
 every ``HEARTBEAT_SECONDS``, also while a single chunk takes long. When the
-worker process dies, the heartbeat stops and the sweep (or a redelivery of
-the task) notices the job is lost after ``STALE_JOB_TIMEOUT`` seconds.
+worker process dies, the heartbeat stops: a redelivery of the task takes the
+job over once the beat is missing for two intervals (or at once when it sees
+the worker's process gone, see :mod:`~drf_import_export_jobs.owner`), the
+sweep ends it after ``STALE_JOB_TIMEOUT`` seconds.
 
 The thread writes with its own autocommit connection and only while the job
-is in a running status. On SQLite, which allows one writer, it skips beats
-while the task's own connection holds a transaction open (an import); the
-progress writes of that transaction carry the heartbeat instead.
+is in a running status and still carries the run token that the task's own
+work wrote when it started (``worker_token``, read from the job instance at
+each beat): a run that lost its job never beats for it again. On SQLite,
+which allows one writer, it skips beats while the task's own connection holds
+a transaction open (an import); the progress writes of that transaction carry
+the heartbeat instead.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ class Heartbeat:
     """Context manager: beats for ``job`` from a thread until the block ends."""
 
     def __init__(self, job: BaseJob, interval: float | None = None) -> None:
+        self.job = job
         self.model = type(job)
         self.pk = job.pk
         self.alias = router.db_for_write(self.model)
@@ -63,13 +69,13 @@ class Heartbeat:
             self._thread = None
 
     def beat(self) -> bool:
-        """Write ``heartbeat_at = now`` if the job is running; returns whether
-        a row was written."""
+        """Write ``heartbeat_at = now`` if the job is running under this
+        task's run token; returns whether a row was written."""
         if self._owner.vendor == "sqlite" and self._owner.in_atomic_block:
             return False
         written = (
             self.model._base_manager.using(self.alias)
-            .filter(pk=self.pk, status__in=self.model.RUNNING)
+            .filter(pk=self.pk, status__in=self.model.RUNNING, worker_token=self.job.worker_token)
             .update(heartbeat_at=timezone.now())
         )
         if written:

@@ -1,8 +1,12 @@
-"""Progress and cancellation checks for running jobs.
+"""Progress writes and stop checks for running jobs.
 
 Progress (``progress_current``, ``progress_total``) and the heartbeat
 (``heartbeat_at``) live on the job row. They are written at most every
-``PROGRESS_EVERY_ROWS`` rows or ``PROGRESS_EVERY_SECONDS`` seconds.
+``PROGRESS_EVERY_ROWS`` rows or ``PROGRESS_EVERY_SECONDS`` seconds, and only
+while the row is still in the status the work started in with the work's run
+token (``worker_token``): work whose job was cancelled, ended as lost by the
+sweep or taken over by a redelivered task never writes to it again, and
+:meth:`ProgressReporter.should_stop` tells it to stop at its next chunk.
 
 While an import's data transaction is open, these writes go through a second,
 autocommit connection to the same database, so other connections see them
@@ -33,14 +37,21 @@ logger = logging.getLogger(__name__)
 class ProgressReporter:
     """Counts processed rows for one job and writes them to its row, throttled.
 
-    Use as a context manager; ``advance(n)`` after each chunk, ``is_cancelled()``
-    between chunks. The final figures are written on exit.
+    Create it once the job is in its running status. Use as a context
+    manager; ``advance(n)`` after each chunk, ``should_stop()`` between
+    chunks (raise :class:`~drf_import_export_jobs.exceptions.JobCancelled`
+    when it is true). The final figures are written on exit.
     """
 
     def __init__(self, job: BaseJob, total: int | None = None) -> None:
         self.job = job
         self.model = type(job)
         self.alias = router.db_for_write(self.model)
+        # The run this reporter writes for: the status and token it started with.
+        self.status = job.status
+        self.token = job.worker_token
+        # Why the work should stop ("" while it holds the job).
+        self.stop_reason = ""
         self.current = 0
         self.total = total
         self.every_rows = max(1, int(jobs_settings.PROGRESS_EVERY_ROWS))
@@ -73,8 +84,9 @@ class ProgressReporter:
         ):
             self.write()
 
-    def write(self) -> None:
-        """Write current/total and the heartbeat to the job row now."""
+    def write(self) -> bool:
+        """Write current/total and the heartbeat to the job row now, if the
+        row is still held by this run; returns whether it was written."""
         now = timezone.now()
         values = {
             "progress_current": self.current,
@@ -86,26 +98,30 @@ class ProgressReporter:
         if side is not None:
             done = self._side_update(side, values)
         if not done:
-            self.model._base_manager.using(self.alias).filter(pk=self.job.pk).update(**values)
-        for name, value in values.items():
-            setattr(self.job, name, value)
+            done = bool(
+                self.model._base_manager.using(self.alias)
+                .filter(pk=self.job.pk, status=self.status, worker_token=self.token)
+                .update(**values)
+            )
         self._written_rows = self.current
         self._written_at = time.monotonic()
+        if not done:
+            if not self.stop_reason and not self._read_stop_reason():
+                self.stop_reason = "the job is no longer held by this run"
+            return False
+        for name, value in values.items():
+            setattr(self.job, name, value)
+        return True
+
+    def should_stop(self) -> bool:
+        """Whether the work must stop: the job's stored status is no longer
+        the one the work started in (cancelled, ended as lost, ...), another
+        run holds it, or the row is gone. ``stop_reason`` says which."""
+        return bool(self.stop_reason) or bool(self._read_stop_reason())
 
     def is_cancelled(self) -> bool:
-        """Whether the job's stored status is now ``cancelled`` (or the row is gone)."""
-        status: Any = None
-        side = self._side_connection()
-        if side is not None:
-            status = self._side_status(side)
-        if status is None:
-            status = (
-                self.model._base_manager.using(self.alias)
-                .filter(pk=self.job.pk)
-                .values_list("status", flat=True)
-                .first()
-            )
-        return status is None or status == "cancelled"
+        """Deprecated name of :meth:`should_stop`."""
+        return self.should_stop()
 
     def close(self) -> None:
         if self._side is not None:
@@ -113,6 +129,27 @@ class ProgressReporter:
                 self._side.close()
             finally:
                 self._side = None
+
+    def _read_stop_reason(self) -> str:
+        """Read the row; set and return ``stop_reason`` if the run lost it."""
+        row: tuple[str, str] | None = None
+        side = self._side_connection()
+        if side is not None:
+            row = self._side_state(side)
+        if row is None:
+            row = (
+                self.model._base_manager.using(self.alias)
+                .filter(pk=self.job.pk)
+                .values_list("status", "worker_token")
+                .first()
+            )
+        if row is None:
+            self.stop_reason = "the job was deleted"
+        elif row[0] != self.status:
+            self.stop_reason = f"its status is now {row[0]!r}"
+        elif row[1] != self.token:
+            self.stop_reason = "another run took the job over"
+        return self.stop_reason
 
     # -- second connection --------------------------------------------------
 
@@ -139,13 +176,21 @@ class ProgressReporter:
             side.ops.adapt_datetimefield_value(value) if name == "heartbeat_at" else value
             for name, value in values.items()
         ]
+        held = f"{qn('status')} = %s AND {qn('worker_token')} = %s"
         with side.cursor() as cursor:
-            cursor.execute(f"UPDATE {table} SET {columns} WHERE {pk} = %s", [*params, self.job.pk])
+            cursor.execute(
+                f"UPDATE {table} SET {columns} WHERE {pk} = %s AND {held}",
+                [*params, self.job.pk, self.status, self.token],
+            )
             return cursor.rowcount > 0
 
-    def _side_status(self, side: BaseDatabaseWrapper) -> str | None:
+    def _side_state(self, side: BaseDatabaseWrapper) -> tuple[str, str] | None:
         table, pk = self._sql_names(side)
+        qn = side.ops.quote_name
         with side.cursor() as cursor:
-            cursor.execute(f"SELECT status FROM {table} WHERE {pk} = %s", [self.job.pk])
+            cursor.execute(
+                f"SELECT {qn('status')}, {qn('worker_token')} FROM {table} WHERE {pk} = %s",
+                [self.job.pk],
+            )
             row = cursor.fetchone()
-        return row[0] if row else None
+        return (row[0], row[1]) if row else None

@@ -7,11 +7,16 @@ whose job is not in the status the method starts from, does nothing and logs
 why. Time limits are set per call from the package settings.
 
 A delivery that finds its job already running (the broker redelivered the
-task of a worker that died, or of one that is still at work) never runs it a
-second time: with a fresh heartbeat it is skipped, with a heartbeat older than
-``STALE_JOB_TIMEOUT`` the job is ended in its error status as lost. While a
-task runs, :class:`~drf_import_export_jobs.heartbeat.Heartbeat` keeps the
-job's heartbeat fresh.
+task of a worker that died, or of one that is still at work) never runs it
+beside a live worker: it judges the job's recorded owner
+(:func:`~drf_import_export_jobs.owner.judge_owner`). A live owner keeps the
+job and the delivery is skipped; a dead one (its process gone from this host,
+or its heartbeat missing for two ``HEARTBEAT_SECONDS``) has the job taken
+over at once (:meth:`~drf_import_export_jobs.models.BaseJob.take_over`): a
+dry run or an export is run again from the start, an import ends in
+``import_error``. While a task runs,
+:class:`~drf_import_export_jobs.heartbeat.Heartbeat` keeps the job's
+heartbeat fresh.
 
 ``sweep_jobs`` and ``purge_jobs`` are meant for Celery beat.
 """
@@ -23,10 +28,12 @@ from typing import Any
 
 from celery import Task, shared_task
 from django.apps import apps
+from django.db import DatabaseError
 
 from . import dispatch, housekeeping
 from .exceptions import InvalidJobStatus
 from .heartbeat import Heartbeat
+from .owner import describe, judge_owner
 
 logger = logging.getLogger(__name__)
 
@@ -69,8 +76,7 @@ def run_job_method(
             expected,
         )
         return
-    if job.status == running:
-        handle_redelivery(task, job)
+    if job.status == running and not handle_redelivery(task, job):
         return
     try:
         with Heartbeat(job):
@@ -79,30 +85,53 @@ def run_job_method(
         logger.info("Task %s: skipped, %s", task.name, exc)
 
 
-def handle_redelivery(task: Task, job: Any) -> None:
-    """A delivery for a job that is already running: never run it twice.
+def handle_redelivery(task: Task, job: Any) -> bool:
+    """A delivery for a job that is already running: never run it beside a
+    live worker. Returns whether the task goes on to run the job (it was
+    taken over from a dead worker and put back to be run again).
 
-    The first delivery's worker is either alive (its heartbeat is fresh: skip)
-    or gone (stale heartbeat: end the job as lost; an import's transaction died
-    with the worker, so nothing was written)."""
-    if not job.heartbeat_is_stale():
+    A live owner keeps the job (the delivery is skipped); a dead owner's job
+    is taken over: restarted, or ended in its error status (an import's
+    transaction died with the worker, so nothing was written)."""
+    seen = describe(job)
+    verdict = judge_owner(job)
+    if not verdict.dead:
         logger.info(
-            "Task %s: skipped, %s is already %s and its heartbeat is fresh "
-            "(another worker is running it).",
+            "Task %s (%s): skipped, %s is already %s and its heartbeat is fresh: another "
+            "worker is running it (%s; %s).",
             task.name,
+            task.request.id,
+            job,
+            job.status,
+            seen,
+            verdict.reason,
+        )
+        return False
+    try:
+        taken = job.take_over(verdict.reason)
+    except DatabaseError:
+        logger.exception("Task %s (%s): could not take %s over.", task.name, task.request.id, job)
+        return False
+    if not taken:
+        logger.info(
+            "Task %s (%s): skipped, %s changed meanwhile (%s).",
+            task.name,
+            task.request.id,
             job,
             job.status,
         )
-        return
-    if job.fail_lost_worker():
-        logger.warning(
-            "Task %s: redelivered for %s whose worker was lost; the job ended as %s.",
-            task.name,
-            job,
-            job.status,
-        )
-    else:
-        logger.info("Task %s: skipped, %s changed meanwhile (%s).", task.name, job, job.status)
+        return False
+    restarted = job.status in job.PENDING
+    logger.warning(
+        "Task %s (%s): redelivered for %s whose worker was lost (%s; %s); %s.",
+        task.name,
+        task.request.id,
+        job,
+        seen,
+        verdict.reason,
+        "running it again from the start" if restarted else f"the job ended as {job.status}",
+    )
+    return restarted
 
 
 @shared_task(name=dispatch.PARSE_TASK, **TASK_OPTIONS)

@@ -8,7 +8,12 @@ from tests.settings import *  # noqa: F403
 from tests.settings import CELERY_BROKER_TRANSPORT_OPTIONS as _TRANSPORT
 from tests.settings import DRF_IMPORT_EXPORT_JOBS as _BASE
 
-DRF_IMPORT_EXPORT_JOBS = {**_BASE, "HEARTBEAT_SECONDS": 0.2, "STALE_JOB_TIMEOUT": 2}
+# TEST_STALE_JOB_TIMEOUT: a worker that must not rely on the timeout at all.
+DRF_IMPORT_EXPORT_JOBS = {
+    **_BASE,
+    "HEARTBEAT_SECONDS": 0.2,
+    "STALE_JOB_TIMEOUT": float(os.environ.get("TEST_STALE_JOB_TIMEOUT", 2)),
+}
 
 # Redis hands an unacknowledged message (its worker was killed) to another
 # worker once it has been out for this many seconds.

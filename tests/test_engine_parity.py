@@ -40,7 +40,7 @@ class Progress:
     def advance(self, rows: int) -> None:
         pass
 
-    def is_cancelled(self) -> bool:
+    def should_stop(self) -> bool:
         return False
 
 

@@ -6,8 +6,12 @@ The SIGKILL tests with a real worker process are in ``test_worker_faults.py``.
 from __future__ import annotations
 
 import logging
+import os
 import socket
+import subprocess
+import sys
 import threading
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -23,6 +27,7 @@ from drf_import_export_jobs.conf import jobs_settings
 from drf_import_export_jobs.heartbeat import Heartbeat
 from drf_import_export_jobs.housekeeping import sweep_jobs
 from drf_import_export_jobs.models import ExportJob, ImportJob
+from drf_import_export_jobs.progress import ProgressReporter
 from drf_import_export_jobs.signals import job_status_changed
 from drf_import_export_jobs.tasks import export_job_data, import_job_data, parse_import_job
 from tests.conftest import book_rows, csv_bytes
@@ -48,6 +53,22 @@ def set_state(job: Any, status: str, heartbeat_age: float | None, updated_age: f
     )
     job.refresh_from_db()
     return job
+
+
+def set_owner(job: Any, host: str, pid: int | None, token: str = "") -> Any:
+    """Record ``host``/``pid`` as the worker running ``job``."""
+    type(job).objects.filter(pk=job.pk).update(
+        worker_host=host, worker_pid=pid, worker_token=token
+    )
+    job.refresh_from_db()
+    return job
+
+
+def dead_pid() -> int:
+    """The id of a process of this host that has exited (and been reaped)."""
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
 
 
 def deliver(task: Any, job: Any, task_id: str) -> None:
@@ -193,6 +214,8 @@ def test_redelivery_while_the_first_worker_still_beats_is_skipped(
             job.confirm_import()
             task, task_id, running = import_job_data, job.import_task_id, "importing"
     set_state(job, running, heartbeat_age=5)
+    # The first worker is this (live) process.
+    set_owner(job, socket.gethostname(), os.getpid())
     before = (job.progress_current, job.heartbeat_at, job.updated_at)
     with caplog.at_level(logging.INFO, logger=LOGGER):
         deliver(task, job, task_id)
@@ -200,18 +223,207 @@ def test_redelivery_while_the_first_worker_still_beats_is_skipped(
     assert job.status == running
     assert (job.progress_current, job.heartbeat_at, job.updated_at) == before
     assert "heartbeat is fresh" in caplog.text
+    assert "another worker is running it" in caplog.text
+    assert f"owner process {os.getpid()} on {socket.gethostname()}" in caplog.text
+    assert "heartbeat 5.0 s ago" in caplog.text
     assert Book.objects.count() == 0
 
 
-def test_redelivered_parse_and_export_of_lost_workers(make_import_job, make_export_job, caplog):
+def test_redelivered_parse_and_export_of_lost_workers_run_again(
+    make_import_job, make_export_job, authors, caplog
+):
+    """A dry run or an export left nothing behind when its worker died: the
+    redelivered task takes the job over and runs it again from the start."""
     parse = set_state(make_import_job(csv_bytes(book_rows(2))), "parsing", heartbeat_age=3600)
     export = set_state(make_export_job(), "exporting", heartbeat_age=3600)
+    with caplog.at_level(logging.INFO, logger=LOGGER):
+        deliver(parse_import_job, parse, parse.parse_task_id)
+        deliver(export_job_data, export, export.export_task_id)
+    parse.refresh_from_db()
+    export.refresh_from_db()
+    assert (parse.status, export.status) == ("parsed", "exported")
+    assert (parse.worker_restarts, export.worker_restarts) == (1, 1)
+    assert parse.parse_result["totals"]["new"] == 2 and export.data_file
+    assert caplog.text.count("running it again from the start") == 2
+    assert Book.objects.count() == 0
+
+
+def test_a_job_restarted_too_often_ends_as_lost(make_import_job, make_export_job, caplog):
+    parse = set_state(make_import_job(csv_bytes(book_rows(2))), "parsing", heartbeat_age=3600)
+    export = set_state(make_export_job(), "exporting", heartbeat_age=3600)
+    for job in (parse, export):
+        type(job).objects.filter(pk=job.pk).update(worker_restarts=job.MAX_RESTARTS)
     deliver(parse_import_job, parse, parse.parse_task_id)
     deliver(export_job_data, export, export.export_task_id)
     parse.refresh_from_db()
     export.refresh_from_db()
     assert (parse.status, export.status) == ("parse_error", "export_error")
+    assert "worker running the dry run was lost" in parse.error_message
+    assert "after 1 restart(s)" in parse.error_message
+    assert "no file was kept" in export.error_message
     assert parse.parse_result is None and not export.data_file
+
+
+# -- dead and live owners -----------------------------------------------------------------
+
+
+def running_import(make_import_job: Any, heartbeat_age: float) -> ImportJob:
+    job = make_import_job(csv_bytes(book_rows(5)))
+    job.parse_data()
+    job.confirm_import()
+    return set_state(job, "importing", heartbeat_age=heartbeat_age)
+
+
+def test_a_redelivery_takes_over_at_once_from_a_dead_process_of_this_host(
+    make_import_job, authors, caplog
+):
+    """The heartbeat is fresh, but the owner's process is gone from this host."""
+    job = running_import(make_import_job, heartbeat_age=0.5)
+    pid = dead_pid()
+    set_owner(job, socket.gethostname(), pid, token="run-1")
+    started = time.monotonic()
+    with caplog.at_level(logging.INFO, logger=LOGGER):
+        deliver(import_job_data, job, job.import_task_id)
+    assert time.monotonic() - started < 5
+    job.refresh_from_db()
+    assert job.status == "import_error"
+    assert f"process {pid} on {socket.gethostname()} is gone" in job.error_message
+    assert "nothing was imported" in job.error_message
+    assert job.import_finished_at is not None
+    assert Book.objects.count() == 0
+    assert "redelivered" in caplog.text and job.import_task_id in caplog.text
+
+
+def test_a_redelivery_takes_over_when_a_remote_owner_misses_two_beats(
+    make_import_job, authors, caplog
+):
+    job = running_import(make_import_job, heartbeat_age=0)
+    set_owner(job, "elsewhere.example", 4242, token="run-1")
+    started = time.monotonic()
+    with jobs_config(HEARTBEAT_SECONDS=0.2), caplog.at_level(logging.INFO, logger=LOGGER):
+        deliver(import_job_data, job, job.import_task_id)
+    waited = time.monotonic() - started
+    job.refresh_from_db()
+    assert job.status == "import_error"
+    assert "process 4242 on elsewhere.example missed its heartbeat for more than 0.4 seconds" in (
+        job.error_message
+    )
+    assert 0.3 < waited < 5
+    assert Book.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_redelivery_leaves_a_remote_owner_that_beats_alone(make_import_job, authors, caplog):
+    job = running_import(make_import_job, heartbeat_age=0)
+    set_owner(job, "elsewhere.example", 4242, token="run-1")
+    stop = threading.Event()
+
+    def beat() -> None:
+        try:
+            while not stop.wait(0.1):
+                ImportJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now())
+        finally:
+            connections.close_all()
+
+    beating = threading.Thread(target=beat, daemon=True)
+    beating.start()
+    try:
+        with jobs_config(HEARTBEAT_SECONDS=0.2), caplog.at_level(logging.INFO, logger=LOGGER):
+            deliver(import_job_data, job, job.import_task_id)
+    finally:
+        stop.set()
+        beating.join(10)
+    job.refresh_from_db()
+    assert job.status == "importing" and job.worker_token == "run-1"
+    assert "another worker is running it (owner process 4242 on elsewhere.example" in caplog.text
+
+
+def test_take_over_loses_against_an_owner_that_beats_meanwhile(make_import_job, authors):
+    job = running_import(make_import_job, heartbeat_age=3600)
+    seen = ImportJob.objects.get(pk=job.pk)  # judged dead with this heartbeat
+    ImportJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now())
+    assert seen.take_over("no heartbeat") is False
+    job.refresh_from_db()
+    assert job.status == "importing"
+
+
+def test_a_run_records_its_owner(make_import_job, make_export_job, authors):
+    job = make_import_job(csv_bytes(book_rows(2)))
+    job.parse_data()
+    export = make_export_job()
+    export.export_data()
+    for done in (job, export):
+        done.refresh_from_db()
+        assert (done.worker_host, done.worker_pid) == (socket.gethostname(), os.getpid())
+        assert len(done.worker_token) == 32
+    first = job.worker_token
+    job.confirm_import()
+    job.import_data()
+    job.refresh_from_db()
+    assert job.status == "imported" and job.worker_token not in ("", first)
+
+
+# -- work that lost its job ---------------------------------------------------------------
+
+
+def test_progress_of_work_that_lost_its_job_is_not_written(make_import_job):
+    job = set_state(make_import_job(csv_bytes(book_rows(1))), "importing", heartbeat_age=1)
+    set_owner(job, socket.gethostname(), os.getpid(), token="run-1")
+    with ProgressReporter(job, total=200) as progress:
+        progress.advance(50)
+        assert not progress.should_stop()
+        # The sweep ends the job (its worker seemed lost).
+        ImportJob.objects.filter(pk=job.pk).update(status="import_error")
+        progress.advance(150)
+        assert progress.should_stop()
+        assert progress.stop_reason == "its status is now 'import_error'"
+    job.refresh_from_db()
+    assert (job.status, job.progress_current) == ("import_error", 50)
+
+
+def test_progress_of_a_run_that_was_taken_over_is_not_written(make_import_job):
+    job = set_state(make_import_job(csv_bytes(book_rows(1))), "parsing", heartbeat_age=1)
+    set_owner(job, socket.gethostname(), os.getpid(), token="run-1")
+    with ProgressReporter(job, total=200) as progress:
+        progress.advance(50)
+        ImportJob.objects.filter(pk=job.pk).update(worker_token="run-2", progress_current=0)
+        assert progress.should_stop()
+        assert progress.stop_reason == "another run took the job over"
+        progress.advance(150)
+    assert Heartbeat(job).beat() is False
+    job.refresh_from_db()
+    assert (job.status, job.progress_current) == ("parsing", 0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_parse_whose_job_was_ended_meanwhile_stops_at_the_next_chunk(
+    make_import_job, authors, caplog
+):
+    """Not only a cancel: a job the sweep ended while its work was held up
+    keeps the error status and the progress it had; the work stops."""
+    job = make_import_job(csv_bytes(book_rows(300)), resource=GATED)
+    GATE.arm(str(9780000000000 + 120))
+    worker = threading.Thread(
+        target=lambda: (
+            deliver(parse_import_job, job, job.parse_task_id),
+            connections.close_all(),
+        ),
+        daemon=True,
+    )
+    with caplog.at_level(logging.INFO, logger=LOGGER):
+        worker.start()
+        try:
+            assert GATE.reached.wait(30), "the job never reached the gate"
+            assert sweep_jobs(stale_after=0).lost == [f"drf_import_export_jobs.ImportJob {job.pk}"]
+        finally:
+            GATE.release.set()
+            worker.join(60)
+            GATE.reset()
+    job.refresh_from_db()
+    assert job.status == "parse_error"
+    assert job.progress_current == 100
+    assert job.parse_result is None
+    assert "stopped parsing: its status is now 'parse_error'" in caplog.text
 
 
 # -- the heartbeat thread ---------------------------------------------------------------

@@ -77,6 +77,19 @@ class KillableWorker:
             os.killpg(self.worker.process.pid, signal.SIGKILL)
         self.worker.process.wait(30)
 
+    def freeze(self) -> None:
+        """SIGSTOP the worker and its pool processes (a VM paused, a process
+        swapped out or stopped in a debugger)."""
+        os.killpg(self.worker.process.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self.worker.process.poll() is None:
+            os.killpg(self.worker.process.pid, signal.SIGCONT)
+
+    def wait_for_log(self, text: str, timeout: float = 30) -> str:
+        wait_until(lambda: text in self.worker.output(), timeout, f"{text!r} in the worker log")
+        return self.worker.output()
+
     def gate_kwargs(self, key: str, **extra: Any) -> dict[str, Any]:
         return {"gate_dir": str(self.gate), "gate_key": key, **extra}
 
@@ -91,6 +104,22 @@ def killable_worker(transactional_db: Any) -> Iterator[KillableWorker]:
             yield worker
     finally:
         (worker.gate / "release").touch()
+        worker.kill()
+
+
+@pytest.fixture
+def patient_worker(transactional_db: Any) -> Iterator[KillableWorker]:
+    """A killable worker whose STALE_JOB_TIMEOUT is five minutes: only a
+    redelivery that tells a dead owner at once ends its jobs in a test."""
+    queue = f"faults-{uuid.uuid4().hex[:10]}"
+    config = {**settings.DRF_IMPORT_EXPORT_JOBS, "TASK_QUEUE": queue, "STALE_JOB_TIMEOUT": 300}
+    worker = KillableWorker(queue, Path(os.environ["TEST_RUN_DIR"]), TEST_STALE_JOB_TIMEOUT="300")
+    try:
+        with override_settings(DRF_IMPORT_EXPORT_JOBS=config):
+            yield worker
+    finally:
+        (worker.gate / "release").touch()
+        worker.resume()
         worker.kill()
 
 
@@ -255,4 +284,116 @@ def test_redelivered_import_of_a_killed_worker_ends_the_job_and_imports_nothing(
     assert job.status == "import_error", log[-3000:]
     assert "nothing was imported" in job.error_message
     assert "redelivered" in log and job.import_task_id in log
+    assert Book.objects.count() == 0
+
+
+# -- a pool process killed: its task comes back at once ------------------------------------
+
+
+def kill_pool_process(job: Any) -> int:
+    """SIGKILL the pool process running ``job`` (recorded on the row); the
+    worker's main process survives and hands the task back to the broker
+    (acks_late + reject_on_worker_lost)."""
+    job.refresh_from_db()
+    assert job.worker_pid and job.worker_token, "the running job records its worker"
+    os.kill(job.worker_pid, signal.SIGKILL)
+    return job.worker_pid
+
+
+def test_sigkill_of_the_pool_process_while_importing_ends_the_job_at_once(
+    patient_worker, make_import_job, ann
+):
+    """The redelivered task sees the owner's process gone from this host and
+    ends the import at once, far from STALE_JOB_TIMEOUT (300 s), no sweep."""
+    job = import_held_at_row_120(patient_worker, make_import_job)
+    pid = kill_pool_process(job)
+    killed = time.monotonic()
+    wait_until(
+        lambda: type(job).objects.get(pk=job.pk).status != "importing",
+        30,
+        "the redelivered task ended the job",
+    )
+    assert time.monotonic() - killed < 30
+    job.refresh_from_db()
+    log = patient_worker.worker.output()
+    assert job.status == "import_error", log[-3000:]
+    assert f"process {pid} on " in job.error_message and "is gone" in job.error_message
+    assert "nothing was imported" in job.error_message
+    assert "redelivered" in log and job.import_task_id in log
+    assert Book.objects.count() == 0
+
+
+def test_sigkill_of_the_pool_process_while_parsing_parses_again(
+    patient_worker, make_import_job, ann
+):
+    """A dry run wrote nothing: the redelivered task takes it over and runs
+    it again from the start."""
+    job = make_import_job(
+        csv_bytes(book_rows(200)),
+        resource=GATED_IMPORT,
+        resource_kwargs=patient_worker.gate_kwargs(isbn(120), gate_phase="parse"),
+    )
+    patient_worker.wait_at_gate()
+    (patient_worker.gate / "release").touch()  # the second run goes through
+    kill_pool_process(job)
+    wait_until(
+        lambda: type(job).objects.get(pk=job.pk).status not in ("created", "parsing"),
+        30,
+        "the redelivered task parsed the job again",
+    )
+    job.refresh_from_db()
+    log = patient_worker.worker.output()
+    assert job.status == "parsed", log[-3000:]
+    assert job.worker_restarts == 1
+    assert job.parse_result["totals"]["new"] == 200
+    assert "running it again from the start" in log
+    assert Book.objects.count() == 0
+
+
+# -- a frozen worker resumes after its job was ended ------------------------------------------
+
+
+def test_a_frozen_parse_resumed_after_the_sweep_stops_and_keeps_its_progress(
+    killable_worker, make_import_job, ann
+):
+    job = make_import_job(
+        csv_bytes(book_rows(200)),
+        resource=GATED_IMPORT,
+        resource_kwargs=killable_worker.gate_kwargs(isbn(120), gate_phase="parse"),
+    )
+    killable_worker.wait_at_gate()
+    killable_worker.freeze()
+    assert sweep_until_ended(job, "parsing") == "parse_error"
+    (killable_worker.gate / "release").touch()
+    killable_worker.resume()
+    log = killable_worker.wait_for_log(f"[{job.parse_task_id}] succeeded")
+    job.refresh_from_db()
+    assert job.status == "parse_error", log[-3000:]
+    assert job.progress_current == 100  # the rows before the gate, not the resumed ones
+    assert job.parse_result is None
+    assert "worker running the dry run was lost" in job.error_message
+    assert "stopped parsing: its status is now 'parse_error'" in log
+
+
+@pytest.mark.skipif(
+    connection.vendor == "sqlite",
+    reason="SQLite: the frozen import's transaction holds the only write lock, so nothing "
+    "can end the job while it is frozen",
+)
+def test_a_frozen_import_resumed_after_the_sweep_stops_and_keeps_its_progress(
+    killable_worker, make_import_job, ann
+):
+    """Frozen past STALE_JOB_TIMEOUT mid-import, the worker resumes: it writes
+    no progress to the ended job, stops at its next chunk and rolls back."""
+    job = import_held_at_row_120(killable_worker, make_import_job)
+    killable_worker.freeze()
+    assert sweep_until_ended(job, "importing") == "import_error"
+    (killable_worker.gate / "release").touch()
+    killable_worker.resume()
+    log = killable_worker.wait_for_log(f"[{job.import_task_id}] succeeded")
+    job.refresh_from_db()
+    assert job.status == "import_error", log[-3000:]
+    assert job.progress_current == 100  # the rows before the gate, not the resumed ones
+    assert "nothing was imported" in job.error_message
+    assert "stopped without importing: its status is now 'import_error'" in log
     assert Book.objects.count() == 0

@@ -21,6 +21,7 @@ from ..conf import jobs_settings
 from ..exceptions import InvalidJobStatus, JobConfigurationError
 from ..formats import get_format
 from ..managers import JobManager
+from ..owner import Owner
 from ..transitions import transition
 
 logger = logging.getLogger(__name__)
@@ -69,6 +70,27 @@ class BaseJob(models.Model):
         blank=True,
         help_text=_("Written with progress while a worker runs the job."),
     )
+    worker_host = models.CharField(
+        _("worker host"),
+        max_length=255,
+        blank=True,
+        help_text=_("Host name of the worker process running the job (or that ran it last)."),
+    )
+    worker_pid = models.PositiveIntegerField(_("worker process id"), null=True, blank=True)
+    worker_token = models.CharField(
+        _("worker run"),
+        max_length=32,
+        blank=True,
+        help_text=_(
+            "New each time a worker starts the job; running work writes to the job only "
+            "while it still holds it."
+        ),
+    )
+    worker_restarts = models.PositiveSmallIntegerField(
+        _("restarts"),
+        default=0,
+        help_text=_("How often a redelivered task restarted the job after its worker died."),
+    )
     error_message = models.TextField(_("error message"), blank=True)
     traceback = models.TextField(_("traceback"), blank=True)
 
@@ -82,6 +104,12 @@ class BaseJob(models.Model):
     PENDING: ClassVar[tuple[str, ...]] = ()
     # Running status -> (error status, "finished at" field) of a lost worker.
     LOST_WORKER: ClassVar[dict[str, tuple[str, str]]] = {}
+    # Running status -> pending status a redelivered task restarts the job
+    # from when its worker died; running statuses not named here end in
+    # their LOST_WORKER error status instead.
+    RESTART: ClassVar[dict[str, str]] = {}
+    # How often a job is restarted at most; then it ends in its error status.
+    MAX_RESTARTS: ClassVar[int] = 1
 
     class Meta:
         abstract = True
@@ -138,11 +166,17 @@ class BaseJob(models.Model):
         text = traceback_module.format_exc() if with_traceback else ""
         return {"error_message": message, "traceback": text[-MAX_TRACEBACK:]}
 
+    def start_fields(self) -> dict[str, Any]:
+        """Fields the transition into a running status writes: the heartbeat
+        and this process as the job's owner, with a new run token."""
+        return {"heartbeat_at": timezone.now(), **Owner.current().fields()}
+
     def _safe_transition(self, target: str, allowed: tuple[str, ...], **fields: Any) -> bool:
         """Like ``transition`` but returns False (and logs) when refused: used
-        by running work whose job may have been cancelled meanwhile."""
+        by running work whose job may have been cancelled, ended as lost or
+        taken over meanwhile (the row must still carry this run's token)."""
         try:
-            transition(self, target, allowed, **fields)
+            transition(self, target, allowed, when=Q(worker_token=self.worker_token), **fields)
         except InvalidJobStatus as exc:
             logger.info("Not recording %s: %s", target, exc)
             return False
@@ -201,6 +235,73 @@ class BaseJob(models.Model):
         except InvalidJobStatus:
             return False
         logger.warning("%s: worker lost while %s; ended as %s.", self, running, error_status)
+        return True
+
+    def dead_worker_message(self, reason: str) -> str:
+        """The ``error_message`` of a job whose worker a redelivered task
+        found dead (``reason`` says how it knows). Override to word it for
+        your users."""
+        action = {"parsing": "dry run", "importing": "import", "exporting": "export"}
+        outcome = {
+            "parsing": "nothing was written; upload the file again",
+            "importing": "its transaction was rolled back and nothing was imported",
+            "exporting": "no file was kept; start a new export",
+        }.get(self.status, "it was stopped")
+        restarts = ""
+        if self.worker_restarts:
+            restarts = f" (after {self.worker_restarts} restart(s))"
+        return (
+            f"The worker running the {action.get(self.status, 'job')} was lost ({reason})"
+            f"{restarts}; {outcome}."
+        )
+
+    def take_over(self, reason: str) -> bool:
+        """Take this running job over from its dead owner (see
+        :func:`~drf_import_export_jobs.owner.judge_owner`).
+
+        A status in ``RESTART`` goes back to its pending status to be run
+        again from the start, at most ``MAX_RESTARTS`` times; any other (or
+        one restarted too often) ends in its ``LOST_WORKER`` error status
+        with :meth:`dead_worker_message`. One conditional UPDATE that matches
+        only while the row still shows the owner and heartbeat that were
+        judged dead, so a live owner that beats meanwhile keeps the job.
+        Returns whether the job was taken over.
+        """
+        running = self.status
+        if running not in self.LOST_WORKER:
+            return False
+        held = Q(worker_token=self.worker_token)
+        if self.heartbeat_at is None:
+            held &= Q(heartbeat_at__isnull=True)
+        else:
+            held &= Q(heartbeat_at=self.heartbeat_at)
+        restart = self.RESTART.get(running)
+        try:
+            if restart and self.worker_restarts < self.MAX_RESTARTS:
+                transition(
+                    self,
+                    restart,
+                    (running,),
+                    when=held,
+                    worker_restarts=self.worker_restarts + 1,
+                    worker_token="",
+                    progress_current=0,
+                    error_message="",
+                    traceback="",
+                )
+            else:
+                error_status, finished_field = self.LOST_WORKER[running]
+                transition(
+                    self,
+                    error_status,
+                    (running,),
+                    when=held,
+                    error_message=self.dead_worker_message(reason),
+                    traceback="",
+                    **{finished_field: timezone.now()},
+                )
+        except InvalidJobStatus:
+            return False
         return True
 
     def resend_pending_task(self, after: float | None = None) -> bool:

@@ -49,6 +49,8 @@ class AbstractExportJob(BaseJob):
     RUNNING = ("exporting",)
     PENDING = ("created",)
     LOST_WORKER = {"exporting": ("export_error", "export_finished_at")}
+    # A dead worker's export is done again (its file was never kept).
+    RESTART = {"exporting": "created"}
 
     status = models.CharField(
         _("status"),
@@ -135,7 +137,7 @@ class AbstractExportJob(BaseJob):
             S.EXPORTING,
             (S.CREATED,),
             export_started_at=timezone.now(),
-            heartbeat_at=timezone.now(),
+            **self.start_fields(),
             progress_current=0,
             error_message="",
             traceback="",
@@ -173,7 +175,7 @@ class AbstractExportJob(BaseJob):
                     export_file_upload_to(self, self.export_filename), File(out)
                 )
         except JobCancelled:
-            logger.info("%s was cancelled while exporting.", self)
+            logger.info("%s stopped exporting: %s.", self, progress.stop_reason or "cancelled")
             return
         except Exception as exc:
             logger.exception("Exporting %s failed.", self)

@@ -61,6 +61,9 @@ class AbstractImportJob(BaseJob):
         "parsing": ("parse_error", "parse_finished_at"),
         "importing": ("import_error", "import_finished_at"),
     }
+    # A dead worker's dry run is done again; its import (whose transaction
+    # died with it, leaving nothing) ends in import_error.
+    RESTART = {"parsing": "created"}
 
     status = models.CharField(
         _("status"),
@@ -151,7 +154,7 @@ class AbstractImportJob(BaseJob):
             S.PARSING,
             (S.CREATED,),
             parse_started_at=timezone.now(),
-            heartbeat_at=timezone.now(),
+            **self.start_fields(),
             progress_current=0,
             error_message="",
             traceback="",
@@ -184,7 +187,7 @@ class AbstractImportJob(BaseJob):
                     )
                     bulk = choice.bulk
         except JobCancelled:
-            logger.info("%s was cancelled while parsing.", self)
+            logger.info("%s stopped parsing: %s.", self, progress.stop_reason or "cancelled")
             collector.close()
             stage.close()
             return
@@ -286,7 +289,7 @@ class AbstractImportJob(BaseJob):
             S.IMPORTING,
             (S.IMPORT_CONFIRMED,),
             import_started_at=timezone.now(),
-            heartbeat_at=timezone.now(),
+            **self.start_fields(),
             progress_current=0,
             error_message="",
             traceback="",
@@ -323,6 +326,7 @@ class AbstractImportJob(BaseJob):
                     )
                     if must_stop(collector):
                         raise importing.RowsFailed()
+                    progress.write()
                     # In the data transaction: a concurrent cancel either wins
                     # before this (and the data is rolled back) or is refused.
                     transition(
@@ -333,7 +337,11 @@ class AbstractImportJob(BaseJob):
                         import_finished_at=timezone.now(),
                     )
         except (JobCancelled, InvalidJobStatus) as exc:
-            logger.info("%s stopped without importing: %s", self, exc or "cancelled")
+            logger.info(
+                "%s stopped without importing: %s",
+                self,
+                str(exc) or progress.stop_reason or "cancelled",
+            )
             collector.close()
             return
         except JobConfigurationError as exc:

@@ -200,8 +200,8 @@ def write_export(
     Rows are escaped against formula injection (see :func:`escapes_formulas`)
     unless ``escaped`` says the caller already did. After every ``CHUNK_SIZE``
     rows, but no more often than once per ``check_every`` seconds, progress is
-    counted and the job is checked for cancellation (:class:`JobCancelled`
-    is raised when it was cancelled).
+    counted and the job is checked (:class:`JobCancelled` is raised when it
+    was cancelled or otherwise left the run, ``progress.should_stop()``).
     """
     escape = escapes_formulas(format_name)
     writer = make_writer(format_name, out, [escape_cell(h) if escape else h for h in headers])
@@ -218,7 +218,7 @@ def write_export(
         if check_every and time.monotonic() - checked_at < check_every:
             continue
         checked_at = time.monotonic()
-        if len(chunk) == size and progress.is_cancelled():
+        if len(chunk) == size and progress.should_stop():
             raise JobCancelled()
         progress.advance(pending)
         pending = 0

@@ -92,7 +92,8 @@ def run_resource(
     :mod:`.staging`). ``choice`` is the engine, chosen (and logged) here when
     not given. Returns the engine that ran. Raises :class:`RowsFailed` as
     soon as ``stop_when(collector)`` is true after a chunk. Raises
-    :class:`JobCancelled` when the job was cancelled between chunks.
+    :class:`JobCancelled` when, between chunks, the job was cancelled or
+    otherwise left the run (``progress.should_stop()``).
     """
     if choice is None:
         choice = log_engine(resource)
@@ -164,7 +165,7 @@ def _run(
 
     def flush() -> None:
         nonlocal reported
-        if progress.is_cancelled():
+        if progress.should_stop():
             raise JobCancelled()
         if chunk:
             with forward_only_sequence_reset(resource.get_db_connection_name()):
@@ -229,6 +230,6 @@ def scan_rows(
 
 
 def _step(progress: ProgressReporter, rows: int) -> None:
-    if progress.is_cancelled():
+    if progress.should_stop():
         raise JobCancelled()
     progress.advance(rows)
