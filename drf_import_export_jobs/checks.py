@@ -13,7 +13,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
 from .conf import DEFAULTS, SETTING_NAME, jobs_settings
-from .formats import FORMAT_CLASSES, WRITABLE_FORMATS
+from .formats import FORMATS
 from .swapping import get_export_job_model, get_import_job_model
 
 ID = "drf_import_export_jobs"
@@ -85,8 +85,8 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
             )
         )
     for key, allowed in (
-        ("IMPORT_FORMATS", set(FORMAT_CLASSES)),
-        ("EXPORT_FORMATS", set(WRITABLE_FORMATS)),
+        ("IMPORT_FORMATS", set(FORMATS)),
+        ("EXPORT_FORMATS", {name for name, f in FORMATS.items() if f.writable}),
     ):
         names = jobs_settings.raw(key)
         if isinstance(names, str) or not hasattr(names, "__iter__"):
@@ -103,7 +103,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
                         id=f"{ID}.E005",
                     )
                 )
-            elif not FORMAT_CLASSES[name].is_available():
+            elif not FORMATS[name].format_class.is_available():
                 errors.append(
                     Error(
                         f"{SETTING_NAME}[{key!r}] names {name!r}, but the library it needs is not "

@@ -70,12 +70,6 @@ def error_report_upload_to(instance: Any, filename: str) -> str:
     return generated_name("error-reports", "csv")
 
 
-def staged_name(data_file_name: str | None) -> str:
-    """Where the dry run of the bulk import path leaves its chunk records
-    for the import (see ``pipeline.staging``): next to the upload."""
-    return f"{data_file_name}.staged.jsonl"
-
-
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]+")
 
 

@@ -3,7 +3,7 @@
 For every resource shape of :mod:`tests.testapp.parity_resources`, the same
 generated file is imported from the same database state twice: once with the
 resource's own ``import_data()`` over the whole file (the reference), once
-through the package's runner (:func:`importing.run_resource`, small chunks,
+through the package's runner (:func:`runner.run_resource`, small chunks,
 the engine it chooses). Compared: the totals per row type, the per-row errors
 (row, field, message) and the rows left in the database, for the dry run and
 for the import.
@@ -22,9 +22,9 @@ import tablib
 from django.db import models, transaction
 from django.test import override_settings
 
-from drf_import_export_jobs.pipeline import importing
-from drf_import_export_jobs.pipeline.engines import choose_engine
-from drf_import_export_jobs.pipeline.results import ResultCollector
+from drf_import_export_jobs.pipeline.imports import runner
+from drf_import_export_jobs.pipeline.imports.engines import choose_engine
+from drf_import_export_jobs.pipeline.imports.results import ResultCollector
 from tests.testapp import parity_resources as shapes
 from tests.testapp.models import Author, Book, Edition, Loan, Stamp
 
@@ -115,7 +115,7 @@ def reference(resource_class: type, header: list[str], rows: list[list[str]], dr
 def engine(resource_class: type, header: list[str], rows: list[list[str]], dry_run: bool):
     def run(collector: ResultCollector) -> None:
         with override_settings(DRF_IMPORT_EXPORT_JOBS={"CHUNK_SIZE": CHUNK}):
-            importing.run_resource(
+            runner.run_resource(
                 io.BytesIO(csv_of(header, rows)),
                 "csv",
                 resource_class(),

@@ -12,7 +12,7 @@ from django.test import override_settings
 from openpyxl import load_workbook
 
 from drf_import_export_jobs.models import ExportJob
-from drf_import_export_jobs.pipeline.fastexport import plan_fast_export
+from drf_import_export_jobs.pipeline.exports.values import plan_values_export
 from tests.testapp import export_resources
 from tests.testapp.models import Author, Book
 
@@ -81,7 +81,7 @@ def xlsx_cells(data: bytes) -> list[tuple]:
 
 def uses_fast_path(resource_cls, file_format: str = "csv") -> bool:
     resource = resource_cls()
-    plan = plan_fast_export(
+    plan = plan_values_export(
         resource,
         Book.objects.all(),
         resource.get_export_fields(),
@@ -161,7 +161,7 @@ def test_resources_with_per_row_code_take_the_regular_path(resource_cls):
 
 def test_distinct_querysets_take_the_regular_path():
     resource = export_resources.BookResource()
-    plan = plan_fast_export(
+    plan = plan_values_export(
         resource,
         Book.objects.distinct(),
         resource.get_export_fields(),
@@ -177,13 +177,13 @@ def test_per_row_resources_export_what_their_code_says(generated_books):
 
 
 def test_a_cancelled_fast_export_stops_and_keeps_no_file(generated_books, monkeypatch):
-    from drf_import_export_jobs.models import exports
-    from drf_import_export_jobs.pipeline.fastexport import FastExport
+    from drf_import_export_jobs.pipeline.exports import runner
+    from drf_import_export_jobs.pipeline.exports.values import ValuesExport
 
-    monkeypatch.setattr(exports, "FAST_CHECK_SECONDS", 0.0)
+    monkeypatch.setattr(runner, "VALUES_CHECK_SECONDS", 0.0)
     job = ExportJob(resource_path=RESOURCES + "BookResource", file_format_name="csv")
     job.save()
-    original_rows = FastExport.rows
+    original_rows = ValuesExport.rows
     served = []
 
     def rows_then_cancel(self):
@@ -193,7 +193,7 @@ def test_a_cancelled_fast_export_stops_and_keeps_no_file(generated_books, monkey
             served.append(number)
             yield row
 
-    monkeypatch.setattr(FastExport, "rows", rows_then_cancel)
+    monkeypatch.setattr(ValuesExport, "rows", rows_then_cancel)
     with override_settings(DRF_IMPORT_EXPORT_JOBS={"CHUNK_SIZE": 50}):
         job.export_data()
     job.refresh_from_db()
@@ -209,10 +209,10 @@ def test_decimals_written_as_fetched_read_as_the_widget_renders_them(places):
     from django.db import models
     from import_export.widgets import DecimalWidget
 
-    from drf_import_export_jobs.pipeline.fastexport import _Planner
+    from drf_import_export_jobs.pipeline.exports.values import ValuesPlanner
 
     field = models.DecimalField(max_digits=30, decimal_places=places)
-    planner = _Planner(Book, native=False, escape=True, vendor="postgresql")
+    planner = ValuesPlanner(Book, native=False, escape=True, vendor="postgresql")
     assert planner._decimal_as_str(field)
     quantum = Decimal(1).scaleb(-places)
     widget = DecimalWidget()
@@ -222,5 +222,5 @@ def test_decimals_written_as_fetched_read_as_the_widget_renders_them(places):
     seven = models.DecimalField(max_digits=30, decimal_places=7)
     assert not planner._decimal_as_str(seven)
     assert str(Decimal("0.0000001")) != widget.render(Decimal("0.0000001"))
-    oracle = _Planner(Book, native=False, escape=True, vendor="oracle")
+    oracle = ValuesPlanner(Book, native=False, escape=True, vendor="oracle")
     assert not oracle._decimal_as_str(field)

@@ -18,9 +18,9 @@ from django.db import transaction
 from django.db.models.signals import pre_save
 from django.test import override_settings
 
-from drf_import_export_jobs.pipeline.bulkchunk import BulkImporter
-from drf_import_export_jobs.pipeline.engines import choose_engine
-from drf_import_export_jobs.pipeline.results import ResultCollector
+from drf_import_export_jobs.pipeline.imports.bulk import BulkImporter
+from drf_import_export_jobs.pipeline.imports.engines import choose_engine
+from drf_import_export_jobs.pipeline.imports.results import ResultCollector
 from tests.conftest import COLUMNS, book_rows, csv_bytes, set_cell
 from tests.testapp.models import Author, Book
 from tests.testapp.resources import (
@@ -383,9 +383,9 @@ def replays(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 
 def staged_exists(job: Any) -> bool:
-    from drf_import_export_jobs.files import staged_name
+    from drf_import_export_jobs.pipeline.imports.replayfile import records_name
 
-    return bool(job.data_file.storage.exists(staged_name(job.data_file.name)))
+    return bool(job.data_file.storage.exists(records_name(job.data_file.name)))
 
 
 def test_the_import_writes_what_the_dry_run_recorded(

@@ -18,7 +18,7 @@ from openpyxl import load_workbook
 from drf_import_export_jobs import tasks
 from drf_import_export_jobs.models import ExportJob
 from drf_import_export_jobs.pipeline.escaping import escape_cell
-from drf_import_export_jobs.pipeline.results import ResultCollector
+from drf_import_export_jobs.pipeline.imports.results import ResultCollector
 from tests.testapp.models import Author, Book
 
 pytestmark = pytest.mark.usefixtures("empty_job_storage")

@@ -182,7 +182,7 @@ def test_unexpected_exception_during_import_is_import_error_with_traceback(
 ):
     job = run_to_parsed(make_import_job(csv_bytes(book_rows(70))))
     job.confirm_import()
-    from drf_import_export_jobs.pipeline import results
+    from drf_import_export_jobs.pipeline.imports import results
 
     def explode(self, result, numbers, resource=None):
         if self.rows >= 50:

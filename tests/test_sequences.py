@@ -65,7 +65,7 @@ def test_bulk_imports_leave_ids_taken_meanwhile_alone(
 ) -> None:
     """The bulk path takes its ids from the sequence as it writes; ids another
     import took meanwhile are never handed out again."""
-    from drf_import_export_jobs.pipeline import bulkchunk
+    from drf_import_export_jobs.pipeline.imports import bulk as bulkchunk
 
     side = connections.create_connection("default")
     taken: list[int] = []

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Iterable
 from functools import partial
 from typing import Any
 
@@ -18,17 +17,13 @@ from .. import dispatch
 from ..exceptions import JobCancelled, JobConfigurationError
 from ..files import export_file_upload_to, get_job_storage
 from ..formats import allowed_export_formats
-from ..pipeline import exporting
-from ..pipeline.fastexport import plan_fast_export
+from ..pipeline.exports.runner import run_export
 from ..progress import ProgressReporter
 from ..querysets import check_export_options, export_queryset
 from ..transitions import transition
 from .base import BaseJob, new_task_id
 
 logger = logging.getLogger(__name__)
-
-# On the values_list export path, seconds between cancel checks / progress writes.
-FAST_CHECK_SECONDS = 0.5
 
 
 class AbstractExportJob(BaseJob):
@@ -156,20 +151,7 @@ class AbstractExportJob(BaseJob):
                 queryset = self.get_queryset()
                 progress.set_total(queryset.count())
                 selected = list(self.fields) or None
-                resource.before_export(queryset)
-                headers = resource.get_export_headers(selected_fields=selected)
-                rows, fast = self.export_rows(resource, queryset, selected)
-                exporting.write_export(
-                    out,
-                    self.file_format_name,
-                    headers,
-                    rows,
-                    progress,
-                    escaped=fast,
-                    # A chunk takes milliseconds on the values_list path:
-                    # cancel checks and progress writes are spaced in time.
-                    check_every=FAST_CHECK_SECONDS if fast else 0.0,
-                )
+                run_export(out, self.file_format_name, resource, queryset, selected, progress)
                 out.seek(0)
                 name = self.data_file.storage.save(
                     export_file_upload_to(self, self.export_filename), File(out)
@@ -190,34 +172,6 @@ class AbstractExportJob(BaseJob):
             S.EXPORTED, (S.EXPORTING,), data_file=name, export_finished_at=timezone.now()
         ):
             self.data_file.storage.delete(name)
-
-    def export_rows(
-        self, resource: Any, queryset: models.QuerySet[Any], selected: list[str] | None
-    ) -> tuple[Iterable[list[Any]], bool]:
-        """The rendered rows to write and whether they come from the
-        values_list path (escaped against formula injection already).
-
-        Plain resources are read with ``values_list`` (see
-        :mod:`drf_import_export_jobs.pipeline.fastexport`); others row by row
-        through ``resource.export_resource``."""
-        native = self.file_format_name in exporting.NATIVE_FORMATS
-        escape = exporting.escapes_formulas(self.file_format_name)
-        plan = plan_fast_export(
-            resource,
-            queryset,
-            resource.get_export_fields(selected_fields=selected),
-            native=native,
-            escape=escape,
-        )
-        if plan is not None:
-            logger.info("%s exports with values_list (fast path).", self)
-            return plan.rows(), True
-        logger.info("%s exports through %s.export_resource.", self, type(resource).__name__)
-        rows = (
-            resource.export_resource(obj, selected_fields=selected, force_native_type=native)
-            for obj in resource.iter_queryset(queryset)
-        )
-        return rows, False
 
     def cancel_export(self) -> None:
         """Cancel from created or exporting and revoke the task; a running

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import Iterator
 from functools import partial
 from typing import Any
 
@@ -19,13 +17,12 @@ from ..files import (
     error_report_upload_to,
     get_job_storage,
     import_file_upload_to,
-    staged_name,
 )
 from ..formats import allowed_import_formats
-from ..pipeline import importing
-from ..pipeline.engines import choose_engine
-from ..pipeline.results import ResultCollector
-from ..pipeline.staging import StageReader, StageWriter
+from ..pipeline.imports import replayfile, runner
+from ..pipeline.imports.engines import choose_engine
+from ..pipeline.imports.replayfile import RecordWriter
+from ..pipeline.imports.results import ResultCollector
 from ..progress import ProgressReporter
 from ..tables import check_resource_tables
 from ..transitions import transition
@@ -39,7 +36,7 @@ class AbstractImportJob(BaseJob):
 
     ``created -> parsing -> parsed | input_error | parse_error``;
     ``parsed -> import_confirmed -> importing -> imported | import_error``;
-    ``cancelled`` from created, parsing, import_confirmed or importing.
+    ``cancelled`` from created, parsing, import_confirmed or runner.
     """
 
     class ImportStatus(models.TextChoices):
@@ -160,7 +157,7 @@ class AbstractImportJob(BaseJob):
             traceback="",
         )
         collector = ResultCollector()
-        stage = StageWriter()
+        stage = RecordWriter()
         bulk = False
         try:
             with ProgressReporter(self) as progress, self.data_file.open("rb") as stream:
@@ -168,7 +165,7 @@ class AbstractImportJob(BaseJob):
                 self._check_format(allowed_import_formats(type(resource)))
                 check_resource_tables(resource)
                 if self.skip_parse_step:
-                    importing.scan_rows(
+                    runner.scan_rows(
                         stream,
                         self.file_format_name,
                         resource,
@@ -176,14 +173,14 @@ class AbstractImportJob(BaseJob):
                         progress=progress,
                     )
                 else:
-                    choice = importing.run_resource(
+                    choice = runner.run_resource(
                         stream,
                         self.file_format_name,
                         resource,
                         dry_run=True,
                         collector=collector,
                         progress=progress,
-                        stage_writer=stage,
+                        record_writer=stage,
                     )
                     bulk = choice.bulk
         except JobCancelled:
@@ -204,7 +201,7 @@ class AbstractImportJob(BaseJob):
             collector.has_invalid_rows and not self.skip_invalid_rows
         )
         if bulk and not failed:
-            self._save_staged_results(stage)
+            replayfile.save_records(self.data_file.storage, str(self.data_file.name), stage)
         stage.close()
         fields = {}
         if failed:
@@ -216,25 +213,10 @@ class AbstractImportJob(BaseJob):
         if not failed and self.skip_parse_step:
             self.confirm_import()
 
-    def _save_staged_results(self, stage: StageWriter) -> None:
-        """Store the dry run's chunk records for the import (bulk path only)."""
-        storage = self.data_file.storage
-        name = staged_name(self.data_file.name)
-        try:
-            storage.delete(name)
-            saved = storage.save(name, File(stage.rewound(), name=name))
-            if saved != name:
-                storage.delete(saved)
-        except Exception:
-            logger.warning("Could not store the dry run's records of %s.", self, exc_info=True)
-
     def delete_staged_results(self) -> None:
-        """Delete the dry run's chunk records (after the import, with the job)."""
+        """Delete the dry run's records (after the import, with the job)."""
         if self.data_file:
-            try:
-                self.data_file.storage.delete(staged_name(self.data_file.name))
-            except Exception:
-                logger.warning("Could not delete the staged results of %s.", self, exc_info=True)
+            replayfile.delete_records(self.data_file.storage, str(self.data_file.name))
 
     def _finish_parse(
         self, target: str, collector: ResultCollector, fields: dict[str, Any]
@@ -305,15 +287,17 @@ class AbstractImportJob(BaseJob):
             with (
                 ProgressReporter(self, self.progress_total) as progress,
                 self.data_file.open("rb") as stream,
-                self._staged_results() as staged,
+                replayfile.open_records(
+                    self.data_file.storage, str(self.data_file.name)
+                ) as staged,
             ):
                 resource = self.resource
                 check_resource_tables(resource)
                 # Logged once per job: by the dry run, or here when it was skipped.
                 engine = (self.parse_result or {}).get("engine")
-                choice = importing.log_engine(resource) if engine is None else None
+                choice = runner.log_engine(resource) if engine is None else None
                 with transaction.atomic(using=alias):
-                    importing.run_resource(
+                    runner.run_resource(
                         stream,
                         self.file_format_name,
                         resource,
@@ -321,11 +305,11 @@ class AbstractImportJob(BaseJob):
                         collector=collector,
                         progress=progress,
                         stop_when=must_stop,
-                        stage_reader=staged,
+                        record_reader=staged,
                         choice=choice or choose_engine(resource),
                     )
                     if must_stop(collector):
-                        raise importing.RowsFailed()
+                        raise runner.RowsFailed()
                     progress.write()
                     # In the data transaction: a concurrent cancel either wins
                     # before this (and the data is rolled back) or is refused.
@@ -347,7 +331,7 @@ class AbstractImportJob(BaseJob):
         except JobConfigurationError as exc:
             self._fail_import(collector, self._error_fields(exc, False))
             return
-        except importing.RowsFailed:
+        except runner.RowsFailed:
             message = f"{collector.error_count} row error(s); nothing was imported."
             self._fail_import(collector, {"error_message": message, "traceback": ""})
             return
@@ -356,24 +340,6 @@ class AbstractImportJob(BaseJob):
             self._fail_import(collector, self._error_fields(exc))
             return
         collector.close()
-
-    @contextlib.contextmanager
-    def _staged_results(self) -> Iterator[StageReader | None]:
-        """The dry run's chunk records, if it left any; deleted afterwards."""
-        storage = self.data_file.storage
-        name = staged_name(self.data_file.name)
-        handle = None
-        try:
-            if storage.exists(name):
-                handle = storage.open(name, "rb")
-        except Exception:
-            logger.warning("Could not open the staged results of %s.", self, exc_info=True)
-        try:
-            yield None if handle is None else StageReader(iter(handle))
-        finally:
-            if handle is not None:
-                handle.close()
-            self.delete_staged_results()
 
     def _fail_import(self, collector: ResultCollector, fields: dict[str, Any]) -> None:
         report = self._save_report(collector)

@@ -14,7 +14,7 @@ from ..fields import JobLinkField, JSONObjectField, NamedChoiceField
 from ..files import clean_display_name
 from ..formats import format_from_filename
 from ..models import AbstractImportJob
-from ..pipeline.results import ROW_TYPES
+from ..pipeline.imports.results import ROW_TYPES
 from ..swapping import get_import_job_model
 from .base import ResourceBoundSerializer, StaffOnlyTraceback
 from .parts import (

@@ -1,4 +1,4 @@
-"""Writing the rows of the bulk import path with few statements.
+"""Writing the rows of the bulk engine with few statements.
 
 Django's ``bulk_update`` builds a ``CASE WHEN pk = ... THEN ...`` expression
 per field and row, which costs more in Python and in the database than
@@ -227,19 +227,3 @@ def copy_rows(model: type[models.Model], rows: Iterable[list[Any]], alias: str) 
     ):
         for row in rows:
             copy.write_row(row)
-
-
-def filter_in(
-    queryset: models.QuerySet[Any], model_field: Any, values: list[Any], alias: str
-) -> models.QuerySet[Any]:
-    """``queryset.filter(<field>__in=values)``; on PostgreSQL as
-    ``= ANY(<one array parameter>)``, which costs far less to send and plan
-    than a thousand placeholders."""
-    connection = connections[alias]
-    if connection.vendor != "postgresql":
-        return queryset.filter(**{f"{model_field.name}__in": values})
-    qn = connection.ops.quote_name
-    column = f"{qn(str(queryset.model._meta.db_table))}.{qn(model_field.column)}"
-    prepared = [model_field.get_db_prep_value(v, connection, prepared=False) for v in values]
-    cast = model_field.cast_db_type(connection)
-    return queryset.extra(where=[f"{column} = ANY(%s::{cast}[])"], params=[prepared])

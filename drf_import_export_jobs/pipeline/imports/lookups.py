@@ -1,4 +1,4 @@
-"""The per-chunk queries of the bulk import path (see :mod:`.bulkchunk`).
+"""The per-chunk queries of the bulk engine (see :mod:`.bulk`).
 
 :class:`ChunkLookups` fetches, with one query per chunk each, the existing
 instances of the chunk's import ids and the rows holding the chunk's values
@@ -14,12 +14,12 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from import_export.resources import ModelResource
 
-from .bulkwrite import filter_in
-from .chunkstate import ChunkState, Column, _batches, _lazy_row
+from .queries import batches, filter_in
+from .state import ChunkState, Column, lazy_row
 
 
 class ChunkLookups:
-    """Mixin of :class:`~.bulkchunk.BulkImporter`: its per-chunk queries."""
+    """Mixin of :class:`~.bulk.BulkImporter`: its per-chunk queries."""
 
     if TYPE_CHECKING:
         alias: str
@@ -42,7 +42,7 @@ class ChunkLookups:
             return [None] * len(rows)
         keys: list[Any] = []
         for cells in rows:
-            row = _lazy_row(self.headers, cells)
+            row = lazy_row(self.headers, cells)
             try:
                 keys.append(
                     tuple(c.clean(cells, row, lambda: self.slow_kwargs) for c in self.id_columns)
@@ -62,7 +62,7 @@ class ChunkLookups:
         queryset = self.resource.get_queryset()
         counts: dict[tuple[Any, ...], int] = {}
         first = self.model._meta.get_field(attrs[0])
-        for part in _batches(sorted({k[0] for k in simple}, key=repr), self.in_size):
+        for part in batches(sorted({k[0] for k in simple}, key=repr), self.in_size):
             for obj in filter_in(queryset, first, part, self.alias):
                 key = tuple(getattr(obj, a) for a in attrs)
                 counts[key] = counts.get(key, 0) + 1
@@ -111,17 +111,17 @@ class ChunkLookups:
             candidates -= set(taken)
             for value in candidates:
                 taken[value] = None  # free unless the query finds it
-            found = self._unique_query(model_field, list(candidates))
+            found = self.unique_query(model_field, list(candidates))
             state.unique_reads[model_field.name] = (list(candidates), found)
             for pk, value in found:
                 taken[value] = ("pk", pk)
                 state.held.setdefault(("pk", pk), {})[model_field.name] = value
 
-    def _unique_query(self, model_field: Any, values: list[Any]) -> list[tuple[Any, Any]]:
+    def unique_query(self, model_field: Any, values: list[Any]) -> list[tuple[Any, Any]]:
         """(pk, value) of the rows holding any of ``values`` in ``model_field``."""
         found: list[tuple[Any, Any]] = []
         manager = self.model._default_manager
-        for part in _batches(values, self.in_size):
+        for part in batches(values, self.in_size):
             query = filter_in(manager.all(), model_field, part, self.alias)
             found.extend(query.values_list("pk", model_field.attname))
         return found

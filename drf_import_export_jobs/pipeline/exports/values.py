@@ -1,4 +1,4 @@
-"""The export fast path: rows read with ``values_list`` instead of model instances.
+"""The values_list export path: rows read with ``values_list`` instead of model instances.
 
 A resource whose export fields are all plain model attributes (no
 ``dehydrate_<field>`` method, no override of ``export_field``,
@@ -9,7 +9,7 @@ converter that gives the same result as the field's widget ``render``. The
 common widgets (text, numbers, booleans, dates, foreign keys by a related
 field) have small inlined converters; any other widget's own ``render`` is
 called with the fetched value. Anything else returns ``None`` from
-:func:`plan_fast_export` and the export runs through the resource row by row.
+:func:`plan_values_export` and the export runs through the resource row by row.
 
 A resource can opt out with the class attribute ``fast_export = False``.
 """
@@ -31,7 +31,7 @@ from import_export import fields as ie_fields
 from import_export import resources as ie_resources
 from import_export import widgets as ie_widgets
 
-from .escaping import FORMULA_PREFIXES, escape_cell
+from ..escaping import FORMULA_PREFIXES, escape_cell
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class Column:
         self.escape = escape
 
 
-class FastExport:
+class ValuesExport:
     """Reads the export rows of a queryset with ``values_list``."""
 
     def __init__(self, queryset: models.QuerySet[Any], columns: list[Column]) -> None:
@@ -94,15 +94,15 @@ class FastExport:
             yield row
 
 
-def plan_fast_export(
+def plan_values_export(
     resource: ie_resources.Resource,
     queryset: Any,
     export_fields: list[ie_fields.Field],
     *,
     native: bool,
     escape: bool,
-) -> FastExport | None:
-    """A :class:`FastExport` equivalent to exporting ``queryset`` through
+) -> ValuesExport | None:
+    """A :class:`ValuesExport` equivalent to exporting ``queryset`` through
     ``resource``, or ``None`` when the resource needs the regular path.
 
     Cells are rendered for a native-type format (XLSX, ODS) when ``native``
@@ -111,12 +111,12 @@ def plan_fast_export(
     try:
         _check_resource(resource, queryset)
         vendor = connections[queryset.db].vendor
-        planner = _Planner(queryset.model, native=native, escape=escape, vendor=vendor)
+        planner = ValuesPlanner(queryset.model, native=native, escape=escape, vendor=vendor)
         columns = [planner.column(resource, field) for field in export_fields]
     except NotPlain as exc:
         logger.debug("%s exports through the resource: %s", type(resource).__name__, exc)
         return None
-    return FastExport(queryset.prefetch_related(None), columns)
+    return ValuesExport(queryset.prefetch_related(None), columns)
 
 
 def _check_resource(resource: ie_resources.Resource, queryset: Any) -> None:
@@ -132,7 +132,7 @@ def _check_resource(resource: ie_resources.Resource, queryset: Any) -> None:
             raise NotPlain(f"{name}() is overridden")
 
 
-class _Planner:
+class ValuesPlanner:
     """Builds one :class:`Column` per export field, or raises :class:`NotPlain`."""
 
     def __init__(

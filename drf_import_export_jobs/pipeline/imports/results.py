@@ -28,8 +28,8 @@ from typing import IO, Any
 from django.core.exceptions import NON_FIELD_ERRORS
 from import_export.results import Result
 
-from ..conf import jobs_settings
-from .escaping import escape_cell
+from ...conf import jobs_settings
+from ..escaping import escape_cell
 from .messages import describe_row_error
 
 ROW_TYPES = ("new", "update", "delete", "skip", "error", "invalid")

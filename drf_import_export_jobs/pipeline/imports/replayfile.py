@@ -1,4 +1,4 @@
-"""What the dry run of the bulk path hands on to the import: one JSON line per chunk.
+"""What the dry run of the bulk engine hands on to the import: one JSON line per chunk.
 
 For each chunk the dry run records the rows' outcomes, the values of the
 rows it would write, and a digest of everything it read from the database
@@ -18,18 +18,25 @@ The file is JSON lines, written to the job's storage next to the upload
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
+import logging
 import tempfile
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import IO, Any
 
+from django.core.files import File
+from django.core.files.storage import Storage
+
+logger = logging.getLogger(__name__)
+
 _PLAIN = (str, int, float, bool)
 
 
-class CannotStage(Exception):
+class CannotRecord(Exception):
     """A chunk holds something the staging file cannot carry."""
 
 
@@ -45,7 +52,7 @@ def encode_value(value: Any) -> Any:
         return {"T": value.isoformat()}
     if kind is dt.time:
         return {"t": value.isoformat()}
-    raise CannotStage(kind.__name__)
+    raise CannotRecord(kind.__name__)
 
 
 def decode_value(value: Any) -> Any:
@@ -66,7 +73,7 @@ def digest(parts: list[Any]) -> str:
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
-class StageWriter:
+class RecordWriter:
     """Collects chunk records during a dry run into a temporary file."""
 
     def __init__(self) -> None:
@@ -92,7 +99,7 @@ class StageWriter:
         self.file.close()
 
 
-class StageReader:
+class RecordReader:
     """Hands the import the dry run's record of each chunk, in order."""
 
     def __init__(self, lines: Iterator[str | bytes]) -> None:
@@ -110,3 +117,51 @@ class StageReader:
         if record.get("i") != index or record.get("skip"):
             return None
         return dict(record)
+
+
+# -- the records file in the job's storage ------------------------------------------
+
+
+def records_name(upload_name: str) -> str:
+    """Where the dry run leaves its records: next to the upload."""
+    return f"{upload_name}.staged.jsonl"
+
+
+def save_records(storage: Storage, upload_name: str, writer: RecordWriter) -> None:
+    """Store ``writer``'s records for the import of ``upload_name`` (a
+    failure is logged: the import then processes every chunk again)."""
+    name = records_name(upload_name)
+    try:
+        storage.delete(name)
+        saved = storage.save(name, File(writer.rewound(), name=name))
+        if saved != name:
+            storage.delete(saved)
+    except Exception:
+        logger.warning("Could not store the dry run's records %s.", name, exc_info=True)
+
+
+def delete_records(storage: Storage, upload_name: str) -> None:
+    """Delete the dry run's records of ``upload_name``, if any."""
+    try:
+        storage.delete(records_name(upload_name))
+    except Exception:
+        logger.warning("Could not delete the dry run's records of %s.", upload_name, exc_info=True)
+
+
+@contextlib.contextmanager
+def open_records(storage: Storage, upload_name: str) -> Iterator[RecordReader | None]:
+    """The dry run's records of ``upload_name`` (None without any), deleted
+    when the block ends."""
+    name = records_name(upload_name)
+    handle = None
+    try:
+        if storage.exists(name):
+            handle = storage.open(name, "rb")
+    except Exception:
+        logger.warning("Could not open the dry run's records %s.", name, exc_info=True)
+    try:
+        yield None if handle is None else RecordReader(iter(handle))
+    finally:
+        if handle is not None:
+            handle.close()
+        delete_records(storage, upload_name)

@@ -2,7 +2,7 @@
 
 The file is streamed (see :mod:`.reading`) and cut into chunks of
 ``CHUNK_SIZE`` rows. Each chunk goes to the engine :mod:`.engines` chose for
-the resource: the bulk engine (:mod:`.bulkchunk`), or the resource's own
+the resource: the bulk engine (:mod:`.bulk`), or the resource's own
 ``import_data()`` on a small ``tablib.Dataset`` (the row-by-row engine, where
 hooks that receive the dataset, ``before_import`` and ``after_import``, run
 once per chunk). Between chunks the run records progress and stops if the
@@ -20,15 +20,15 @@ import tablib
 from django.db import transaction
 from import_export.resources import Resource
 
-from ..conf import jobs_settings
-from ..exceptions import FileParseError, JobCancelled
-from ..progress import ProgressReporter
-from .bulkchunk import BulkImporter
+from ...conf import jobs_settings
+from ...exceptions import FileParseError, JobCancelled
+from ...progress import ProgressReporter
+from .bulk import BulkImporter
 from .engines import EngineChoice, choose_engine
 from .reading import Table, open_table
+from .replayfile import RecordReader, RecordWriter
 from .results import ResultCollector
 from .sequences import forward_only_sequence_reset
-from .staging import StageReader, StageWriter
 
 logger = logging.getLogger(__name__)
 
@@ -80,16 +80,16 @@ def run_resource(
     progress: ProgressReporter,
     stop_when: Callable[[ResultCollector], bool] | None = None,
     import_kwargs: dict[str, Any] | None = None,
-    stage_writer: StageWriter | None = None,
-    stage_reader: StageReader | None = None,
+    record_writer: RecordWriter | None = None,
+    record_reader: RecordReader | None = None,
     choice: EngineChoice | None = None,
 ) -> EngineChoice:
     """Import (or dry-run) every row of ``stream`` through ``resource``.
 
     Results go to ``collector``. On the bulk engine a dry run writes its
     chunks inside a transaction it rolls back, records them in
-    ``stage_writer``, and an import replays them from ``stage_reader`` (see
-    :mod:`.staging`). ``choice`` is the engine, chosen (and logged) here when
+    ``record_writer``, and an import replays them from ``record_reader`` (see
+    :mod:`.replayfile`). ``choice`` is the engine, chosen (and logged) here when
     not given. Returns the engine that ran. Raises :class:`RowsFailed` as
     soon as ``stop_when(collector)`` is true after a chunk. Raises
     :class:`JobCancelled` when, between chunks, the job was cancelled or
@@ -108,8 +108,8 @@ def run_resource(
             progress=progress,
             stop_when=stop_when,
             import_kwargs=dict(import_kwargs or {}),
-            stage_writer=stage_writer,
-            stage_reader=stage_reader,
+            record_writer=record_writer,
+            record_reader=record_reader,
             bulk=choice.bulk,
         )
     return choice
@@ -145,8 +145,8 @@ def _run(
     progress: ProgressReporter,
     stop_when: Callable[[ResultCollector], bool] | None,
     import_kwargs: dict[str, Any],
-    stage_writer: StageWriter | None,
-    stage_reader: StageReader | None,
+    record_writer: RecordWriter | None,
+    record_reader: RecordReader | None,
     bulk: bool,
 ) -> None:
     table = open_checked(stream, format_name, resource)
@@ -156,8 +156,8 @@ def _run(
     importer = None
     if bulk:
         importer = BulkImporter(resource, table.headers, dry_run=dry_run, import_kwargs=kwargs)
-        importer.stage_writer = stage_writer
-        importer.stage_reader = stage_reader
+        importer.record_writer = record_writer
+        importer.record_reader = record_reader
     chunk: list[list[Any]] = []
     numbers: list[int] = []
     number = 0

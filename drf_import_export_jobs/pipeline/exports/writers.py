@@ -23,15 +23,12 @@ from typing import IO, Any
 import yaml
 from django.utils import timezone
 
-from ..conf import jobs_settings
-from ..exceptions import JobCancelled
-from ..formats import get_format
-from ..progress import ProgressReporter
-from .escaping import escape_cell
+from ...conf import jobs_settings
+from ...exceptions import JobCancelled
+from ...formats import get_file_format, get_format
+from ...progress import ProgressReporter
+from ..escaping import escape_cell
 
-SPREADSHEET_FORMATS = frozenset({"csv", "tsv", "xlsx", "ods"})
-# Formats whose writer takes native values (numbers, dates) rather than text.
-NATIVE_FORMATS = frozenset({"xlsx", "ods"})
 _ILLEGAL_XLSX = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
@@ -171,17 +168,22 @@ class BufferedWriter(RowWriter):
         self.out.write(data.encode() if isinstance(data, str) else data)
 
 
+# Streaming writers by format name; other writable formats are collected
+# in a tablib Dataset and written by django-import-export (BufferedWriter).
+STREAMING_WRITERS: dict[str, type[RowWriter]] = {
+    "xlsx": XlsxWriter,
+    "json": JsonWriter,
+    "yaml": YamlWriter,
+}
+
+
 def make_writer(format_name: str, out: IO[bytes], headers: list[str]) -> RowWriter:
-    if format_name == "csv":
-        return DelimitedWriter(out, headers)
-    if format_name == "tsv":
-        return DelimitedWriter(out, headers, delimiter="\t")
-    if format_name == "xlsx":
-        return XlsxWriter(out, headers)
-    if format_name == "json":
-        return JsonWriter(out, headers)
-    if format_name == "yaml":
-        return YamlWriter(out, headers)
+    """The writer of ``format_name`` files (declared in ``formats.FORMATS``)."""
+    delimiter = get_file_format(format_name).delimiter
+    if delimiter is not None:
+        return DelimitedWriter(out, headers, delimiter=delimiter)
+    if format_name in STREAMING_WRITERS:
+        return STREAMING_WRITERS[format_name](out, headers)
     return BufferedWriter(out, headers, format_name)
 
 
@@ -229,4 +231,4 @@ def write_export(
 
 def escapes_formulas(format_name: str) -> bool:
     """Whether cells of ``format_name`` files are escaped (``ESCAPE_FORMULAS``)."""
-    return format_name in SPREADSHEET_FORMATS and bool(jobs_settings.ESCAPE_FORMULAS)
+    return get_file_format(format_name).spreadsheet and bool(jobs_settings.ESCAPE_FORMULAS)

@@ -6,7 +6,7 @@ For a resource that :func:`~.engines.choose_engine` gives the bulk engine, a
 row types (new, update, skip, invalid, error), the same messages, the same
 data written. The differences are in how:
 
-* cells go through fast converters (:mod:`.converters`) for the standard
+* cells go through fast converters (:mod:`.cells`) for the standard
   widgets, other widgets through their own ``clean()``, and fields of a
   custom ``Field`` class through their own ``save()``;
 * foreign keys looked up by a ``ForeignKeyWidget``, existing instances (by
@@ -49,15 +49,15 @@ from import_export import widgets
 from import_export.resources import ModelResource
 from import_export.results import Error, Result, RowResult
 
-from . import stagechunk as stage
-from .bulkwrite import can_copy_values, copy_rows, insert_rows, update_rows
-from .chunkstate import ChunkState, Column, Entry, _clone, _lazy_row
-from .converters import converter_for
-from .fkresolve import FkResolver
+from . import replay
+from .cells import converter_for
+from .foreignkeys import FkResolver
 from .lookups import ChunkLookups
+from .replayfile import RecordReader, RecordWriter
 from .sequences import forward_only_sequence_reset
-from .staging import StageReader, StageWriter
+from .state import ChunkState, Column, Entry, clone_instance, lazy_row
 from .validation import ChunkValidator
+from .writes import can_copy_values, copy_rows, insert_rows, update_rows
 
 _NEW = RowResult.IMPORT_TYPE_NEW
 _UPDATE = RowResult.IMPORT_TYPE_UPDATE
@@ -76,7 +76,7 @@ class BulkImporter(ChunkLookups):
 
     ``headers`` is the file's header row. With ``dry_run`` the chunks are
     written all the same: the caller runs them inside a transaction that it
-    rolls back (see :func:`.importing.run_resource`).
+    rolls back (see :func:`.runner.run_resource`).
     """
 
     def __init__(
@@ -200,8 +200,8 @@ class BulkImporter(ChunkLookups):
             for c in self.columns
         ]
         self.copy_values = can_copy_values(self.model, self.alias)
-        self.stage_writer: StageWriter | None = None
-        self.stage_reader: StageReader | None = None
+        self.record_writer: RecordWriter | None = None
+        self.record_reader: RecordReader | None = None
         # Widgets without a converter and custom fields may read the database per row.
         self.stageable = (
             not (self.clean_instances and self.validator.custom_clean)
@@ -221,10 +221,10 @@ class BulkImporter(ChunkLookups):
             return None
         return self.model()
 
-    def _new_instance(self) -> models.Model:
+    def new_instance(self) -> models.Model:
         if self.template is None:
             return self.model()
-        return _clone(self.template)
+        return clone_instance(self.template)
 
     def _compare_attr(self, attribute: str) -> str:
         """The attribute compared for ``skip_unchanged``: the model field's
@@ -256,8 +256,8 @@ class BulkImporter(ChunkLookups):
             with transaction.atomic(using=self.alias):
                 outcomes = self._outcomes(rows, first_number)
         except (DatabaseError, NeedsRowByRow):
-            if self.stage_writer is not None:
-                self.stage_writer.add(None)
+            if self.record_writer is not None:
+                self.record_writer.add(None)
             return self._row_by_row(rows)
         for n, ((kind, detail), cells) in enumerate(zip(outcomes, rows, strict=True)):
             number = first_number + n
@@ -278,8 +278,8 @@ class BulkImporter(ChunkLookups):
                 column.fk.prepare(rows, column.index)
         cleaned_ids = self._clean_ids(rows)
         existing = self._fetch_existing(cleaned_ids)
-        if self.stage_reader is not None:
-            record = self.stage_reader.next_record()
+        if self.record_reader is not None:
+            record = self.record_reader.next_record()
             if (
                 record is not None
                 and record.get("rows") == len(rows)
@@ -295,21 +295,21 @@ class BulkImporter(ChunkLookups):
                 zip(cleaned_ids, plans, rows, strict=True), first_number
             )
         ]
-        if self.stage_writer is not None:
+        if self.record_writer is not None:
             if self.validator.queries != queries or not self.stageable:
                 state.pure = False
-            self.stage_writer.add(stage.record(self, state, existing, rows, outcomes))
+            self.record_writer.add(replay.record(self, state, existing, rows, outcomes))
         self._flush(state, last=True)
         self._reset_sequence(state)
         return outcomes
 
     def _replayable(self, record: dict[str, Any], existing: dict[Any, Any]) -> bool:
-        seen = stage.reads_digest(self, existing, stage.decode_unique(record.get("unique", {})))
+        seen = replay.reads_digest(self, existing, replay.decode_unique(record.get("unique", {})))
         return seen is not None and seen == record.get("digest")
 
     def _replay(self, state: ChunkState, record: dict[str, Any]) -> list[tuple[str, Any]]:
         """Write what the dry run recorded for this chunk (reads unchanged)."""
-        stage.restore(self, state, record)
+        replay.restore(self, state, record)
         self._flush(state, last=True)
         self._reset_sequence(state)
         return [
@@ -343,7 +343,7 @@ class BulkImporter(ChunkLookups):
     ) -> tuple[list[tuple[str, Any]], dict[str, Any], Exception | None]:
         """``import_instance`` without the instance: the values to set, the
         ValueError messages per attribute, or the exception that ends the row."""
-        row = _lazy_row(self.headers, cells)
+        row = lazy_row(self.headers, cells)
 
         def kwargs() -> dict[str, Any]:
             return {**self.slow_kwargs, "row_number": number}
@@ -383,17 +383,17 @@ class BulkImporter(ChunkLookups):
         entry = state.rows.get(key) if self._remembered(key) else None
         new = False
         if entry is not None:
-            instance = _clone(entry.instance)
+            instance = clone_instance(entry.instance)
             token = entry.token
         else:
             found = existing.get(key) if key is not None else None
             if isinstance(found, Exception):
                 return _ERROR, found
             if found is not None:
-                instance = _clone(found)
+                instance = clone_instance(found)
                 token = ("pk", found.pk)
             else:
-                instance = self._new_instance()
+                instance = self.new_instance()
                 token = ("new", next(self.new_tokens))
                 new = True
         values, errors, stop = plan

@@ -1,4 +1,4 @@
-"""The per-chunk state of the bulk import path (see :mod:`.bulkchunk`)."""
+"""The per-chunk state of the bulk engine (see :mod:`.bulk`)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from django.db.models.base import ModelState
 from django.db.models.fields import NOT_PROVIDED
 from import_export import fields as ie_fields
 
-from .fkresolve import FkResolver
+from .foreignkeys import FkResolver
 
 
 @dataclass
@@ -67,7 +67,7 @@ class ChunkState:
     unique_reads: dict[str, tuple[list[Any], list[tuple[Any, Any]]]] = field(default_factory=dict)
 
 
-def _clone(instance: models.Model) -> models.Model:
+def clone_instance(instance: models.Model) -> models.Model:
     """A copy to change, as django-import-export would fetch it again."""
     clone = instance.__class__.__new__(instance.__class__)
     clone.__dict__.update(instance.__dict__)
@@ -79,7 +79,7 @@ def _clone(instance: models.Model) -> models.Model:
     return clone
 
 
-def _lazy_row(headers: list[str], cells: list[Any]) -> Callable[[], dict[str, Any]]:
+def lazy_row(headers: list[str], cells: list[Any]) -> Callable[[], dict[str, Any]]:
     made: list[dict[str, Any]] = []
 
     def row() -> dict[str, Any]:
@@ -88,7 +88,3 @@ def _lazy_row(headers: list[str], cells: list[Any]) -> Callable[[], dict[str, An
         return made[0]
 
     return row
-
-
-def _batches(items: list[Any], size: int) -> list[list[Any]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]

@@ -2,7 +2,7 @@
 
 Both engines take the file chunk by chunk (``CHUNK_SIZE`` rows at a time):
 
-* ``bulk`` (:mod:`.bulkchunk`) converts the chunk's cells with the resource's
+* ``bulk`` (:mod:`.bulk`) converts the chunk's cells with the resource's
   own fields and widgets, looks up existing rows and foreign keys once per
   chunk, and writes the chunk with a few statements. When the database
   refuses a write, that chunk alone goes through the resource's own
@@ -28,7 +28,7 @@ from django.db import connections, models
 from django.db.models.signals import post_save, pre_save
 from import_export import instance_loaders, resources, widgets
 
-from ..conf import jobs_settings
+from ...conf import jobs_settings
 
 BULK = "bulk"
 ROWS = "rows"

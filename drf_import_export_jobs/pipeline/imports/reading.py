@@ -20,12 +20,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
-from ..conf import jobs_settings
-from ..exceptions import FileParseError
-from ..formats import get_format
+from ...conf import jobs_settings
+from ...exceptions import FileParseError
+from ...formats import get_file_format, get_format
 
 # Formats stored as binary containers (ZIP or OLE), never decoded as text.
-BINARY_FORMATS = frozenset({"xlsx", "xls", "ods"})
 
 # A row as handed on: its cells, and a problem message when its shape is wrong.
 Row = tuple[list[Any], str | None]
@@ -79,8 +78,9 @@ def open_table(stream: IO[bytes], format_name: str) -> Table:
     stream.seek(0)
     if not head.strip():
         raise FileParseError("The file is empty.")
-    if format_name in ("csv", "tsv"):
-        table = _open_delimited(stream, head, "\t" if format_name == "tsv" else ",")
+    delimiter = get_file_format(format_name).delimiter
+    if delimiter is not None:
+        table = _open_delimited(stream, head, delimiter)
     elif format_name == "xlsx":
         table = _open_xlsx(stream, head)
     else:
@@ -288,7 +288,7 @@ def _open_whole(stream: IO[bytes], head: bytes, format_name: str) -> Table:
     if format_name == "ods" and head.startswith(b"PK"):
         _check_archive(stream, "ODS spreadsheet")
     data: Any = stream.read()
-    if format_name not in BINARY_FORMATS:
+    if not get_file_format(format_name).binary:
         encoding = _text_encoding(head)
         kind = _looks_binary(head, encoding)
         if kind:

@@ -18,7 +18,7 @@ from typing import Any
 from django.db import connections
 from import_export import widgets
 
-from .bulkwrite import filter_in
+from .queries import filter_in
 
 _SLOW = object()
 

@@ -1,6 +1,6 @@
 """Recording a chunk of the bulk path in the dry run and restoring it in the import.
 
-See :mod:`.staging` for the idea and the file format. :func:`reads_digest`
+See :mod:`.replayfile` for the idea and the file format. :func:`reads_digest`
 sums up what a chunk read from the database; :func:`record` turns a dry-run
 chunk into its staging record (None when it cannot be replayed);
 :func:`restore` turns a record back into the rows to write.
@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 from import_export.results import RowResult
 
-from .bulkwrite import copy_fields
-from .fkresolve import FkResolver
-from .staging import CannotStage, decode_value, digest, encode_value
+from .foreignkeys import FkResolver
+from .replayfile import CannotRecord, decode_value, digest, encode_value
+from .writes import copy_fields
 
 if TYPE_CHECKING:
-    from .bulkchunk import BulkImporter
-    from .chunkstate import ChunkState
+    from .bulk import BulkImporter
+    from .state import ChunkState
 
 _INVALID = RowResult.IMPORT_TYPE_INVALID
 _JSON_READY = frozenset({str, int, bool, type(None)})
@@ -70,7 +70,7 @@ def reads_digest(
     holders = {}
     for model_field in importer.unique_fields:
         if model_field.name in unique:
-            holders[model_field.name] = importer._unique_query(
+            holders[model_field.name] = importer.unique_query(
                 model_field, unique[model_field.name]
             )
     parts = _parts(importer, existing, holders)
@@ -111,7 +111,7 @@ def record(
             "updates": [_encoded(i, names) for i in state.updates],
             "explicit_pk": state.explicit_pk,
         }
-    except CannotStage:
+    except CannotRecord:
         return None
 
 
@@ -139,7 +139,7 @@ def restore(importer: BulkImporter, state: ChunkState, data: dict[str, Any]) -> 
         (data["updates"], state.updates, False),
     ):
         for row in values:
-            instance = importer._new_instance()
+            instance = importer.new_instance()
             fields = instance.__dict__
             for name, value in zip(names, row, strict=True):
                 fields[name] = decode_value(value)

@@ -8,7 +8,7 @@ exactly as in django-import-export. Widgets without a converter here (custom
 widgets, subclasses) are always cleaned by their own ``clean()``.
 
 :class:`~import_export.widgets.ForeignKeyWidget` is not converted cell by
-cell: :mod:`.bulkchunk` resolves its values for a whole chunk with one query.
+cell: :mod:`.bulk` resolves its values for a whole chunk with one query.
 """
 
 from __future__ import annotations

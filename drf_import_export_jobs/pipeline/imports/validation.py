@@ -1,4 +1,4 @@
-"""``Model.full_clean()`` for the bulk import path, without per-row queries.
+"""``Model.full_clean()`` for the bulk engine, without per-row queries.
 
 :class:`ChunkValidator` gives each instance the errors ``full_clean(exclude=...)``
 would: field by field (``clean_fields``), the model's ``clean()``, then the
