@@ -167,7 +167,18 @@ def test_an_export_error_shows_its_message_and_traceback_to_staff_only(api, user
 # -- download -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("accept", [None, "application/octet-stream", "*/*", "application/json"])
+@pytest.mark.parametrize(
+    "accept",
+    [
+        None,
+        "application/octet-stream",
+        "*/*",
+        "application/json",
+        "text/csv",
+        "text/csv, application/json;q=0.5",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ],
+)
 def test_download_sends_the_file_as_an_attachment(api, user, accept):
     content = b"isbn,title\r\n1,Dune\r\n"
     job = make_job(user, "exported", content=content)
@@ -181,7 +192,7 @@ def test_download_sends_the_file_as_an_attachment(api, user, accept):
 
 
 @pytest.mark.parametrize("status", ["created", "exporting", "export_error", "cancelled"])
-@pytest.mark.parametrize("accept", ["application/octet-stream", "application/json"])
+@pytest.mark.parametrize("accept", ["application/octet-stream", "application/json", "text/csv"])
 def test_download_before_the_export_is_done_is_a_json_409(api, user, status, accept):
     job = make_job(user, status)
     response = api.get(f"{URL}{job.pk}/download/", HTTP_ACCEPT=accept)
@@ -192,9 +203,10 @@ def test_download_before_the_export_is_done_is_a_json_409(api, user, status, acc
     assert "can be downloaded only when 'exported'" in body["detail"]
 
 
-def test_download_of_another_users_job_is_a_json_404(api, other_user):
+@pytest.mark.parametrize("accept", ["application/octet-stream", "text/csv", "*/*", "image/png"])
+def test_download_of_another_users_job_is_a_json_404(api, other_user, accept):
     job = make_job(other_user, "exported", content=b"secret\n")
-    response = api.get(f"{URL}{job.pk}/download/", HTTP_ACCEPT="application/octet-stream")
+    response = api.get(f"{URL}{job.pk}/download/", HTTP_ACCEPT=accept)
     assert response.status_code == 404
     assert response["Content-Type"] == "application/json"
     assert b"secret" not in response.content
