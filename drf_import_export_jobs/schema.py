@@ -340,16 +340,25 @@ class JobViewSetSchema(AutoSchema):
     def _map_serializer_field(
         self, field: Any, direction: Any, bypass_extensions: bool = False
     ) -> dict[str, Any]:
-        """drf-spectacular's mapping, with a ``type`` beside every ``nullable``
-        ``allOf`` (``totals``): OpenAPI 3.0 ignores ``nullable`` without one; a
-        reference with only a help text stays a plain reference."""
+        """drf-spectacular's mapping, where a nullable reference (``totals``) is
+        ``oneOf`` the reference and a typed ``null``, and a reference with only
+        a help text stays a plain reference."""
         schema = super()._map_serializer_field(field, direction, bypass_extensions)
         if set(schema) == {"allOf", "description"} and len(schema["allOf"]) == 1:
             # A bare reference (the component describes itself): a help text
             # beside it would wrap it in ``allOf``, which generators type as Any.
             return dict(schema["allOf"][0])
         if schema.get("nullable") and "allOf" in schema and "type" not in schema:
-            schema = {"type": self._component_type(schema["allOf"]), **schema}
+            # ``oneOf`` the reference or a typed null: every generator reads it
+            # as "the component or null" (``nullable`` beside ``allOf`` alone is
+            # ignored by OpenAPI 3.0 and beside a ``type`` by some generators).
+            rest = {k: v for k, v in schema.items() if k not in ("allOf", "nullable")}
+            null = {
+                "type": self._component_type(schema["allOf"]),
+                "nullable": True,
+                "enum": [None],
+            }
+            schema = {"oneOf": [*schema["allOf"], null], **rest}
         return schema
 
     def _component_type(self, parts: list[dict[str, Any]]) -> str:
