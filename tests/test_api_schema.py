@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from drf_spectacular.drainage import GENERATOR_STATS
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiYamlRenderer
@@ -353,3 +354,17 @@ def test_the_example_project_schema_validates_without_warnings(tmp_path):
     for path in ("/api/books/imports/", "/api/books/exports/", "/api/authors/imports/"):
         assert f"  {path}:" in text
     assert "basicAuth" in text
+    example = yaml.safe_load(text)
+    # The schema view is no operation of the API (with its 100-value ``lang``).
+    assert "/api/schema/" not in example["paths"]
+    assert "name: lang" not in text
+    token = example["paths"]["/api/auth/token/"]["post"]
+    assert set(token["responses"]) == {"200", "400"}
+    assert token["operationId"] == "authTokenCreate" and token["summary"]
+    assert "security" not in token
+    assert example["info"]["license"]["name"] == "MIT"
+    assert example["servers"][0]["url"] == "http://127.0.0.1:8000"
+    for item in example["paths"].values():
+        for operation in item.values():
+            assert operation["summary"], operation["operationId"]
+            assert any(code.startswith("4") for code in operation["responses"])
