@@ -13,7 +13,7 @@ class TokenView(ObtainAuthToken):
     @extend_schema(
         operation_id="authTokenCreate",
         # No credentials needed: the username and password are the body.
-        auth=[],
+        auth=[{}],
         summary="Get an API token",
         description="The user's token for `Authorization: Token <key>` (created once).",
         responses={

@@ -198,7 +198,7 @@ SPECTACULAR_SETTINGS = {
         "`Authorization: Token <key>` with a token from `POST /api/auth/token/`."
     ),
     "VERSION": "0.1.0",
-    "LICENSE": {"name": "MIT"},
+    "LICENSE": {"name": "MIT", "url": "https://opensource.org/licenses/MIT"},
     # Where generated clients send requests by default (EXAMPLE_API_URL).
     "SERVERS": [
         {
