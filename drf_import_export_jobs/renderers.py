@@ -3,8 +3,8 @@
 The file itself is sent as a ``FileResponse``; these renderers only take part
 in content negotiation, so that ``Accept: application/octet-stream`` (what
 generated clients send for binary responses) is acceptable; a file route
-sends its file whatever else ``Accept`` asks for. Error responses of those routes are rendered as JSON by the
-viewsets, whatever was negotiated.
+sends its file whatever else ``Accept`` asks for. Error responses of those
+routes are rendered as JSON by the viewsets, whatever was negotiated.
 """
 
 from __future__ import annotations

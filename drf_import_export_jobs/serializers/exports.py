@@ -6,7 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from ..fields import ExportFiltersField, FlatListField, JobLinkField, NamedChoiceField
+from ..fields import FlatListField, JobLinkField, NamedChoiceField
 from ..models import AbstractExportJob
 from ..querysets import check_export_options
 from ..swapping import get_export_job_model
