@@ -113,7 +113,8 @@ class ExportFiltersFieldExtension(OpenApiSerializerFieldExtension):
                     auto_schema, model, filterset_class, name, filter_field
                 )
                 for parameter in parameters:
-                    schema = dict(parameter["schema"])
+                    # ``null`` leaves the filter out, as an absent one does.
+                    schema = {**parameter["schema"], "nullable": True}
                     if parameter.get("description"):
                         schema["description"] = parameter["description"]
                     properties[parameter["name"]] = schema

@@ -6,7 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from ..fields import FlatListField, JobLinkField, NamedChoiceField
+from ..fields import FlatListField, JobLinkField, JSONObjectField, NamedChoiceField
 from ..models import AbstractExportJob
 from ..querysets import check_export_options
 from ..swapping import get_export_job_model
@@ -48,7 +48,9 @@ class ExportJobSerializer(StaffOnlyTraceback, ResourceBoundSerializer):
             source="file_format_name",
             read_only=True,
         )
-        fields["filters"] = self.filters_field(read_only=True)
+        # As stored: the client's values (any JSON scalar a filter accepts,
+        # "20" for a number) merged with get_export_filters()'s.
+        fields["filters"] = JSONObjectField(read_only=True)
         fields["fields"] = FlatListField(
             child=NamedChoiceField(self.field_names, enum_name=f"{prefix}ExportFieldEnum"),
             read_only=True,
