@@ -3,7 +3,8 @@
 ``NamedChoiceField`` is a choice field whose enum gets a stable component name
 in the OpenAPI schema (see :mod:`drf_import_export_jobs.schema`);
 ``JSONObjectField`` takes a JSON object from a JSON body, a multipart text part
-or a multipart file part of type ``application/json``; ``JobLinkField`` is the
+or a multipart file part of type ``application/json`` (``ExportFiltersField``
+is one documented per resource); ``JobLinkField`` is the
 absolute URL of one of the job's routes.
 """
 
@@ -55,7 +56,6 @@ class FlatListField(serializers.ListField):
         return result
 
 
-@extend_schema_field({"type": "object", "additionalProperties": {}})
 class JSONObjectField(serializers.Field):
     """A JSON object (a dict). In a multipart request the object may come as a
     text part holding JSON, or as a file part (a browser ``Blob`` of type
@@ -88,6 +88,17 @@ class JSONObjectField(serializers.Field):
 
     def to_representation(self, value: Any) -> Any:
         return value
+
+
+class ExportFiltersField(JSONObjectField):
+    """The ``filters`` of an export: a JSON object documented as the component
+    ``component_name`` with one property per filter of ``filterset_class``
+    (the resource's django-filter ``FilterSet``; ``None``: no filters)."""
+
+    def __init__(self, *, filterset_class: Any, component_name: str, **kwargs: Any) -> None:
+        self.filterset_class = filterset_class
+        self.component_name = component_name
+        super().__init__(**kwargs)
 
 
 @extend_schema_field(OpenApiTypes.URI)

@@ -2,9 +2,9 @@
 
 The file itself is sent as a ``FileResponse``; these renderers only take part
 in content negotiation, so that ``Accept: application/octet-stream`` (what
-generated clients send for binary responses) or ``Accept: text/csv`` is
-acceptable. Error responses of those routes are rendered as JSON by the
-viewsets, whatever was negotiated.
+generated clients send for binary responses) is acceptable; a file route
+sends its file whatever else ``Accept`` asks for. Error responses of those
+routes are rendered as JSON by the viewsets, whatever was negotiated.
 """
 
 from __future__ import annotations
@@ -13,6 +13,9 @@ import json
 from typing import Any
 
 from rest_framework.renderers import BaseRenderer
+
+#: The media type of every file the API sends (export downloads, error reports).
+FILE_MEDIA_TYPE = "application/octet-stream"
 
 
 class FileRenderer(BaseRenderer):
@@ -37,12 +40,12 @@ class FileRenderer(BaseRenderer):
 class OctetStreamRenderer(FileRenderer):
     """Negotiates ``application/octet-stream`` (and ``*/*``) for downloads."""
 
-    media_type = "application/octet-stream"
+    media_type = FILE_MEDIA_TYPE
     format = "bin"
 
 
 class CSVFileRenderer(FileRenderer):
-    """Negotiates ``text/csv`` (or ``?format=csv``) for the error report."""
+    """Negotiates ``text/csv`` (or ``?format=csv``), for a project's own CSV routes."""
 
     media_type = "text/csv"
     format = "csv"

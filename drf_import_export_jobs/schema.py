@@ -6,8 +6,11 @@
   ``BookExportFormatEnum``...), so enum names are stable without any
   ``ENUM_NAME_OVERRIDES`` in the project's settings. Two different enums under
   one name are reported as a schema warning naming the attribute to change.
+- :class:`ExportFiltersFieldExtension` documents export ``filters`` as the
+  component ``<Prefix>ExportFilters``, a property per filter of the resource's
+  FilterSet.
 - :class:`ValidationErrorExtension` documents 400 bodies as
-  ``JobValidationError``, an object of message lists.
+  ``JobValidationError``, an object of ``JobErrorMessages``.
 - :class:`JobViewSetSchema` is the ``schema`` of the job viewsets: request
   and response bodies per route, with every error status.
 
@@ -18,12 +21,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.contrib.django_filters import DjangoFilterExtension
 from drf_spectacular.drainage import warn
 from drf_spectacular.extensions import OpenApiSerializerExtension, OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import ResolvedComponent
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 
 from .fields import NamedChoiceField
 from .serializers import (
@@ -69,8 +74,60 @@ class NamedChoiceFieldExtension(OpenApiSerializerFieldExtension):
             registry.register(component)
         ref = component.ref
         if field.allow_null:
-            return {"oneOf": [ref, {"type": "null"}]}
+            return {"type": "string", "allOf": [ref], "nullable": True}
         return ref
+
+
+class JSONObjectFieldExtension(OpenApiSerializerFieldExtension):
+    """A ``JSONObjectField`` is a free object whose example is ``{}``, so that
+    Swagger UI pre-fills ``{}`` rather than made-up keys the server refuses."""
+
+    target_class = "drf_import_export_jobs.fields.JSONObjectField"
+
+    def map_serializer_field(self, auto_schema: AutoSchema, direction: Any) -> dict[str, Any]:
+        return {"type": "object", "additionalProperties": {}, "example": {}}
+
+
+class ExportFiltersFieldExtension(OpenApiSerializerFieldExtension):
+    """An ``ExportFiltersField`` is ``$ref: #/components/schemas/<component_name>``:
+    an object with one property per filter of the resource's FilterSet, typed as
+    drf-spectacular types query filters (``price__gte``: number...)."""
+
+    target_class = "drf_import_export_jobs.fields.ExportFiltersField"
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema: AutoSchema, direction: Any) -> dict[str, Any]:
+        field = self.target
+        filterset_class = field.filterset_class
+        properties: dict[str, Any] = {}
+        if filterset_class is None:
+            description = "Filters: this resource takes none (it declares no filterset_class)."
+        else:
+            description = (
+                "Values for the resource's django-filter filterset_class, by filter name."
+            )
+            model = filterset_class._meta.model
+            mapper = DjangoFilterExtension(DjangoFilterBackend())
+            for name, filter_field in filterset_class.base_filters.items():
+                parameters = mapper.resolve_filter_field(
+                    auto_schema, model, filterset_class, name, filter_field
+                )
+                for parameter in parameters:
+                    # ``null`` leaves the filter out, as an absent one does.
+                    schema = {**parameter["schema"], "nullable": True}
+                    if parameter.get("description"):
+                        schema["description"] = parameter["description"]
+                    properties[parameter["name"]] = schema
+        schema = {
+            "type": "object",
+            "description": description,
+            "properties": properties,
+            # Swagger UI pre-fills ``{}``: every filter is optional.
+            "example": {},
+        }
+        if not properties:
+            schema["additionalProperties"] = False
+        return register_component(auto_schema, field.component_name, schema)
 
 
 class ValidationErrorExtension(OpenApiSerializerExtension):
@@ -82,20 +139,66 @@ class ValidationErrorExtension(OpenApiSerializerExtension):
         return "JobValidationError"
 
     def map_serializer(self, auto_schema: AutoSchema, direction: Any) -> dict[str, Any]:
+        messages = register_component(
+            auto_schema,
+            "JobErrorMessages",
+            {
+                "description": "The messages of one input field (a list), or the "
+                "`detail` message (a string).",
+                "oneOf": [
+                    {"type": "array", "items": {"type": "string"}},
+                    {"type": "string"},
+                ],
+            },
+        )
         return {
             "type": "object",
             "description": "Messages per input field (`non_field_errors` for the whole "
             "input), or a single `detail` message.",
-            "additionalProperties": {
-                "oneOf": [
-                    {"type": "array", "items": {"type": "string"}},
-                    {"type": "string"},
-                ]
-            },
+            "additionalProperties": messages,
         }
 
 
+def register_component(auto_schema: AutoSchema, name: str, schema: dict[str, Any]) -> Any:
+    """Register ``schema`` as the component ``name`` and return its reference; a
+    different schema already registered under that name is a schema warning."""
+    component = ResolvedComponent(
+        name=name, type=ResolvedComponent.SCHEMA, object=name, schema=schema
+    )
+    registry = auto_schema.registry
+    if component in registry:
+        existing = registry[component]
+        if existing.schema != schema:
+            warn(
+                f"Two different schemas are named {name!r}. Two job viewsets of different "
+                "resources share a component prefix: set schema_component_prefix on one "
+                "of them."
+            )
+    else:
+        registry.register(component)
+    return component.ref
+
+
 JSON = "application/json"
+FILE = "application/octet-stream"
+
+#: Operation summaries per (job kind, action).
+SUMMARIES: dict[tuple[str, str], str] = {
+    ("import", "list"): "List import jobs",
+    ("export", "list"): "List export jobs",
+    ("import", "create"): "Upload a file to import",
+    ("export", "create"): "Start an export",
+    ("import", "retrieve"): "Get an import job",
+    ("export", "retrieve"): "Get an export job",
+    ("import", "confirm"): "Confirm a parsed import",
+    ("import", "cancel"): "Cancel an import",
+    ("export", "cancel"): "Cancel an export",
+    ("import", "destroy"): "Delete an import job",
+    ("export", "destroy"): "Delete an export job",
+    ("import", "errors"): "List the row errors of an import",
+    ("import", "errors_file"): "Download the error report of an import",
+    ("export", "download"): "Download the exported file",
+}
 
 #: Operation descriptions per (job kind, action).
 DESCRIPTIONS: dict[tuple[str, str], str] = {
@@ -128,13 +231,45 @@ DESCRIPTIONS: dict[tuple[str, str], str] = {
         "cancel it first."
     ),
     ("import", "errors"): (
-        "Every row error of the latest run, paginated (`?page=`); with "
-        "`Accept: text/csv` the whole error report as a CSV file."
+        "Every row error of the latest run as JSON, paginated (`?page=`). "
+        "`errors/file/` sends the whole report as a CSV file."
+    ),
+    ("import", "errors_file"): (
+        "The whole per-row error report of the latest run as a CSV file "
+        "(`row,field,message`; `Content-Disposition: attachment`, a `.csv` file name). "
+        "The body is `application/octet-stream` whatever `Accept` asks for."
     ),
     ("export", "download"): (
-        "The exported file (`Content-Disposition: attachment`). 409 with the current "
-        "status until the job is exported."
+        "The exported file (`Content-Disposition: attachment`, the file name carries the "
+        "format's extension). The body is `application/octet-stream` whatever `Accept` "
+        "asks for. 409 with the current status until the job is exported."
     ),
+}
+
+#: The last part of the operation ids per action (``bookImportsConfirm``).
+OPERATION_ID_ACTIONS: dict[str, str] = {
+    "list": "List",
+    "create": "Create",
+    "retrieve": "Retrieve",
+    "destroy": "Delete",
+    "confirm": "Confirm",
+    "cancel": "Cancel",
+    "errors": "Errors",
+    "errors_file": "ErrorsFile",
+    "download": "Download",
+}
+
+#: What each error status means, as the response description.
+ERROR_DESCRIPTIONS: dict[int, str] = {
+    400: "Invalid input: messages per field.",
+    401: "Not authenticated.",
+    403: "Not allowed.",
+    404: "No such job for the caller (or no such page).",
+    406: "The `Accept` header asks for a media type this route cannot send.",
+    409: "The job's status does not allow this: the current status.",
+    413: "The upload is larger than `MAX_UPLOAD_SIZE`.",
+    415: "Unsupported request media type.",
+    429: "Too many requests (throttled).",
 }
 
 
@@ -144,36 +279,99 @@ def _errors(*codes: int, conflict: Any = None) -> dict[Any, Any]:
         401: ErrorDetailSerializer,
         403: ErrorDetailSerializer,
         404: ErrorDetailSerializer,
+        406: ErrorDetailSerializer,
         409: conflict,
         413: FileTooLargeSerializer,
         415: ErrorDetailSerializer,
         429: ErrorDetailSerializer,
     }
-    return {(code, JSON): bodies[code] for code in codes}
+    return {
+        (code, JSON): OpenApiResponse(bodies[code], description=ERROR_DESCRIPTIONS[code])
+        for code in codes
+    }
+
+
+def _ok(body: Any, description: str, media_type: str = JSON, code: int = 200) -> dict[Any, Any]:
+    return {(code, media_type): OpenApiResponse(body, description=description)}
 
 
 class JobViewSetSchema(AutoSchema):
-    """Request and response bodies of each job route, errors included.
+    """Request and response bodies of each job route, errors included, with a
+    summary and an operation id per route.
 
     Serializers come from the viewset (``get_serializer_class()`` and
     ``get_job_serializer_class()``), so a viewset's own serializers are
-    documented as they are used.
+    documented as they are used. Operation ids are the viewset's
+    ``get_schema_operation_id_prefix()`` followed by the action
+    (``bookImportsConfirm``); override ``get_operation_id()`` here, or set
+    ``schema_operation_id_prefix`` on the viewset, to name them otherwise.
     """
 
     def _action(self) -> str | None:
         return getattr(self.view, "action", None)
 
+    def _kind(self) -> str:
+        return getattr(self.view, "job_kind", "")
+
+    def get_operation_id(self) -> str:
+        """``<prefix><Action>``: the viewset's operation id prefix and the action."""
+        view = self.view
+        action = self._action() or ""
+        if not hasattr(view, "get_schema_operation_id_prefix") or not action:
+            return super().get_operation_id()
+        suffix = OPERATION_ID_ACTIONS.get(action) or "".join(
+            part.capitalize() for part in action.split("_")
+        )
+        return f"{view.get_schema_operation_id_prefix()}{suffix}"
+
+    def get_summary(self) -> str | None:
+        """The route's summary from ``SUMMARIES``, else drf-spectacular's."""
+        summary = SUMMARIES.get((self._kind(), self._action() or ""))
+        return summary if summary is not None else super().get_summary()
+
     def get_description(self) -> str:  # type: ignore[override]
         """The route's text from ``DESCRIPTIONS``, else the method's docstring."""
-        kind = getattr(self.view, "job_kind", "")
-        text = DESCRIPTIONS.get((kind, self._action() or ""))
+        text = DESCRIPTIONS.get((self._kind(), self._action() or ""))
         return text if text is not None else super().get_description()
 
     def _get_format_parameters(self) -> list[dict[str, Any]]:
-        # A download is the file whatever the format; only ``errors`` offers a choice.
-        if self._action() == "download":
-            return []
-        return super()._get_format_parameters()
+        # ``?format=`` is DRF's: the JSON routes answer JSON, the file routes a file.
+        return []
+
+    def _map_serializer_field(
+        self, field: Any, direction: Any, bypass_extensions: bool = False
+    ) -> dict[str, Any]:
+        """drf-spectacular's mapping, where a nullable reference (``totals``) is
+        ``oneOf`` the reference and a typed ``null``, and a reference with only
+        a help text stays a plain reference."""
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if set(schema) == {"allOf", "description"} and len(schema["allOf"]) == 1:
+            # A bare reference (the component describes itself): a help text
+            # beside it would wrap it in ``allOf``, which generators type as Any.
+            return dict(schema["allOf"][0])
+        if schema.get("nullable") and "allOf" in schema and "type" not in schema:
+            # ``oneOf`` the reference or a typed null: every generator reads it
+            # as "the component or null" (``nullable`` beside ``allOf`` alone is
+            # ignored by OpenAPI 3.0 and beside a ``type`` by some generators).
+            rest = {k: v for k, v in schema.items() if k not in ("allOf", "nullable")}
+            null = {
+                "type": self._component_type(schema["allOf"]),
+                "nullable": True,
+                "enum": [None],
+            }
+            schema = {"oneOf": [*schema["allOf"], null], **rest}
+        return schema
+
+    def _component_type(self, parts: list[dict[str, Any]]) -> str:
+        for part in parts:
+            ref = part.get("$ref", "")
+            name = ref.rsplit("/", 1)[-1]
+            try:
+                resolved = self.registry[(name, ResolvedComponent.SCHEMA)].schema or {}
+            except KeyError:
+                continue
+            return str(resolved.get("type", "object"))
+        return "object"
 
     def _get_filter_parameters(self) -> list[dict[str, Any]]:
         """``?status=`` items refer to the job's status enum component."""
@@ -201,11 +399,7 @@ class JobViewSetSchema(AutoSchema):
         parameters = list(super().get_override_parameters())
         if self._action() == "errors":
             parameters.append(
-                OpenApiParameter(
-                    "page",
-                    int,
-                    description="Page number of the errors (JSON only).",
-                )
+                OpenApiParameter("page", int, description="Page number of the errors.")
             )
         return parameters
 
@@ -217,10 +411,11 @@ class JobViewSetSchema(AutoSchema):
     def get_response_serializers(self) -> Any:
         """The job routes' bodies per status; every route may answer 429
         (``THROTTLE_SCOPES``, a viewset's ``throttle_scopes`` or the project's
-        throttles)."""
+        throttles), and the JSON routes 406 to an ``Accept`` without JSON."""
         responses = self._job_responses()
         if isinstance(responses, dict) and (401, JSON) in responses:
-            responses = {**responses, **_errors(429)}
+            extra = (429,) if self._action() in self.view.file_actions else (406, 429)
+            responses = {**responses, **_errors(*extra)}
         return responses
 
     def _job_responses(self) -> Any:
@@ -230,28 +425,37 @@ class JobViewSetSchema(AutoSchema):
         conflict = view.get_status_conflict_serializer_class()
         auth = _errors(401, 403)
         if action == "list":
-            return {200: job, **_errors(400), **auth, **_errors(404)}
+            return {**_ok(job, "A page of jobs."), **_errors(400), **auth, **_errors(404)}
         if action == "create":
             codes = (400, 413, 415) if view.job_kind == "import" else (400, 415)
-            return {201: job, **_errors(*codes), **auth}
+            return {**_ok(job, "The new job.", code=201), **_errors(*codes), **auth}
         if action == "retrieve":
-            return {200: job, **auth, **_errors(404)}
+            return {**_ok(job, "The job."), **auth, **_errors(404)}
         if action == "confirm":
-            return {202: job, **auth, **_errors(404, 409, conflict=conflict)}
+            return {
+                **_ok(job, "Confirmed: the import starts.", code=202),
+                **auth,
+                **_errors(404, 409, conflict=conflict),
+            }
         if action == "cancel":
-            return {200: job, **auth, **_errors(404, 409, conflict=conflict)}
+            return {**_ok(job, "Cancelled."), **auth, **_errors(404, 409, conflict=conflict)}
         if action == "destroy":
-            return {204: None, **auth, **_errors(404, 409, conflict=conflict)}
+            return {
+                204: OpenApiResponse(description="Deleted, with its files."),
+                **auth,
+                **_errors(404, 409, conflict=conflict),
+            }
         if action == "download":
             return {
-                (200, "application/octet-stream"): OpenApiTypes.BINARY,
+                **_ok(OpenApiTypes.BINARY, "The exported file.", FILE),
                 **auth,
                 **_errors(404, 409, conflict=conflict),
             }
         if action == "errors":
+            return {**_ok(RowErrorPageSerializer, "A page of row errors."), **auth, **_errors(404)}
+        if action == "errors_file":
             return {
-                (200, JSON): RowErrorPageSerializer,
-                (200, "text/csv"): OpenApiTypes.BINARY,
+                **_ok(OpenApiTypes.BINARY, "The error report (CSV).", FILE),
                 **auth,
                 **_errors(404),
             }

@@ -134,6 +134,8 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "drf-import-export-jobs test API",
     "VERSION": "0.0.0",
     "COMPONENT_SPLIT_REQUEST": True,
+    "LICENSE": {"name": "MIT", "url": "https://opensource.org/licenses/MIT"},
+    "SERVERS": [{"url": "http://127.0.0.1:8000", "description": "The test server"}],
 }
 
 LOGGING = {

@@ -35,6 +35,7 @@ ROUTES: list[tuple[str, str, str, str]] = [
     ("import", "confirm", "post", "{pk}/confirm/"),
     ("import", "cancel", "post", "{pk}/cancel/"),
     ("import", "errors", "get", "{pk}/errors/"),
+    ("import", "errors_file", "get", "{pk}/errors/file/"),
     ("export", "list", "get", ""),
     ("export", "create", "post", ""),
     ("export", "retrieve", "get", "{pk}/"),

@@ -81,32 +81,40 @@ def test_errors_of_a_job_without_errors_is_an_empty_page(api, user):
     assert body == {"count": 0, "next": None, "previous": None, "results": []}
 
 
-@pytest.mark.parametrize("how", ["accept", "format"])
-def test_errors_as_csv_is_the_whole_report(api, user, how):
+@pytest.mark.parametrize(
+    "accept", [None, "application/octet-stream", "text/csv", "*/*", "application/json"]
+)
+def test_the_errors_file_is_the_whole_report_whatever_accept_says(api, user, accept):
     job = make_job(user, errors=250)
-    if how == "accept":
-        response = api.get(f"{URL}{job.pk}/errors/", HTTP_ACCEPT="text/csv")
-    else:
-        response = api.get(f"{URL}{job.pk}/errors/", {"format": "csv"})
+    headers = {"HTTP_ACCEPT": accept} if accept else {}
+    response = api.get(f"{URL}{job.pk}/errors/file/", **headers)
     assert response.status_code == 200
-    assert response["Content-Type"] == "text/csv"
+    assert response["Content-Type"] == "application/octet-stream"
     assert response["Content-Disposition"] == f'attachment; filename="import-{job.pk}-errors.csv"'
     assert b"".join(response.streaming_content) == report_bytes(250)
 
 
-def test_errors_as_csv_without_errors_is_a_header(api, user):
+def test_the_errors_file_without_errors_is_a_header(api, user):
     job = make_job(user)
-    response = api.get(f"{URL}{job.pk}/errors/", HTTP_ACCEPT="text/csv")
+    response = api.get(f"{URL}{job.pk}/errors/file/", HTTP_ACCEPT="text/csv")
     assert response.status_code == 200
     assert response.content == b"row,field,message\r\n"
 
 
-def test_errors_csv_of_another_users_job_is_a_json_404(api, other_user):
+@pytest.mark.parametrize("accept", ["text/csv", "application/octet-stream", "*/*"])
+def test_the_errors_file_of_another_users_job_is_a_json_404(api, other_user, accept):
     job = make_job(other_user, errors=3)
-    response = api.get(f"{URL}{job.pk}/errors/", HTTP_ACCEPT="text/csv")
+    response = api.get(f"{URL}{job.pk}/errors/file/", HTTP_ACCEPT=accept)
     assert response.status_code == 404
     assert response["Content-Type"] == "application/json"
     assert b"error 1" not in response.content
+
+
+def test_the_errors_route_is_json_only(api, user):
+    job = make_job(user, errors=3)
+    response = api.get(f"{URL}{job.pk}/errors/", {"format": "csv"})
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
 
 
 # -- big jobs stay small ----------------------------------------------------------------

@@ -167,7 +167,18 @@ def test_an_export_error_shows_its_message_and_traceback_to_staff_only(api, user
 # -- download -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("accept", [None, "application/octet-stream", "*/*", "application/json"])
+@pytest.mark.parametrize(
+    "accept",
+    [
+        None,
+        "application/octet-stream",
+        "*/*",
+        "application/json",
+        "text/csv",
+        "text/csv, application/json;q=0.5",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ],
+)
 def test_download_sends_the_file_as_an_attachment(api, user, accept):
     content = b"isbn,title\r\n1,Dune\r\n"
     job = make_job(user, "exported", content=content)
@@ -181,7 +192,7 @@ def test_download_sends_the_file_as_an_attachment(api, user, accept):
 
 
 @pytest.mark.parametrize("status", ["created", "exporting", "export_error", "cancelled"])
-@pytest.mark.parametrize("accept", ["application/octet-stream", "application/json"])
+@pytest.mark.parametrize("accept", ["application/octet-stream", "application/json", "text/csv"])
 def test_download_before_the_export_is_done_is_a_json_409(api, user, status, accept):
     job = make_job(user, status)
     response = api.get(f"{URL}{job.pk}/download/", HTTP_ACCEPT=accept)
@@ -192,9 +203,10 @@ def test_download_before_the_export_is_done_is_a_json_409(api, user, status, acc
     assert "can be downloaded only when 'exported'" in body["detail"]
 
 
-def test_download_of_another_users_job_is_a_json_404(api, other_user):
+@pytest.mark.parametrize("accept", ["application/octet-stream", "text/csv", "*/*", "image/png"])
+def test_download_of_another_users_job_is_a_json_404(api, other_user, accept):
     job = make_job(other_user, "exported", content=b"secret\n")
-    response = api.get(f"{URL}{job.pk}/download/", HTTP_ACCEPT="application/octet-stream")
+    response = api.get(f"{URL}{job.pk}/download/", HTTP_ACCEPT=accept)
     assert response.status_code == 404
     assert response["Content-Type"] == "application/json"
     assert b"secret" not in response.content
@@ -276,3 +288,39 @@ def test_the_browsable_api_renders_a_job(api, user):
     response = api.get(f"{URL}{job.pk}/", HTTP_ACCEPT="text/html")
     assert response.status_code == 200
     assert f"{URL}{job.pk}/download/".encode() in response.content
+
+
+def test_every_answer_of_the_download_route_is_declared_in_the_schema(api, anon, user, other_user):
+    """Status and media type of each answer, for every Accept header, are in
+    the schema's responses of the route."""
+    from tests.test_api_schema import generate
+
+    declared = generate()["paths"]["/api/books/exports/{id}/download/"]["get"]["responses"]
+    jobs = {
+        "exported": make_job(user, "exported", content=b"isbn\r\n1\r\n"),
+        "created": make_job(user, "created"),
+        "other": make_job(other_user, "exported", content=b"isbn\r\n1\r\n"),
+    }
+    accepts = [None, "*/*", "text/csv", "application/json", "application/octet-stream", "x/y"]
+    seen = set()
+    for client in (api, anon):
+        for name, job in [*jobs.items(), ("missing", None)]:
+            for accept in accepts:
+                headers = {"HTTP_ACCEPT": accept} if accept else {}
+                pk = job.pk if job is not None else 999_999
+                response = client.get(f"{URL}{pk}/download/", **headers)
+                code = str(response.status_code)
+                media_type = response["Content-Type"].split(";")[0]
+                assert code in declared, (name, accept, code)
+                assert media_type in declared[code]["content"], (name, accept, code, media_type)
+                seen.add(code)
+    assert seen == {"200", "401", "404", "409"}
+
+
+@pytest.mark.parametrize("path", ["", "{pk}/"])
+def test_a_json_route_asked_for_another_media_type_is_a_declared_json_406(api, user, path):
+    job = make_job(user)
+    response = api.get(URL + path.format(pk=job.pk), HTTP_ACCEPT="text/csv")
+    assert response.status_code == 406
+    assert response["Content-Type"] == "application/json"
+    assert "Accept" in response.json()["detail"]

@@ -63,7 +63,7 @@ def test_row_errors_through_the_api(celery_worker, api):
     errors = api.get(body["errors_url"]).json()
     assert errors["count"] == body["error_count"] >= 1
     assert errors["results"][0]["row"] == 2
-    csv_report = api.get(body["errors_url"], HTTP_ACCEPT="text/csv")
+    csv_report = api.get(body["errors_url"] + "file/")
     assert b"".join(csv_report.streaming_content).startswith(b"row,field,message")
 
 

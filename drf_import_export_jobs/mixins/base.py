@@ -46,6 +46,10 @@ class JobViewSetMixin:
     #: Prefix of this viewset's schema components (``Book`` gives ``BookImportJob``).
     #: ``None``: the resource class name without its ``Resource`` suffix.
     schema_component_prefix: str | None = None
+    #: Start of this viewset's operation ids (``bookImports`` gives
+    #: ``bookImportsConfirm``). ``None``: the component prefix in lower camel case
+    #: followed by ``Imports`` or ``Exports``.
+    schema_operation_id_prefix: str | None = None
     #: Names of resource keyword arguments a client may send (``resource_kwargs``).
     allowed_resource_kwargs: Sequence[str] = ()
     #: The job representation; bound to the resource per request.
@@ -64,6 +68,9 @@ class JobViewSetMixin:
     throttle_scopes: Mapping[str, str] | None = None
     #: "import" or "export".
     job_kind: ClassVar[str] = ""
+    #: Actions that answer with a file: their content negotiation never fails
+    #: (any ``Accept`` gets the file, errors are JSON).
+    file_actions: ClassVar[Sequence[str]] = ()
 
     request: Request
     action: str | None
@@ -142,6 +149,15 @@ class JobViewSetMixin:
             return self.schema_component_prefix
         name = self.get_resource_class().__name__
         return name.removesuffix("Resource") or name
+
+    def get_schema_operation_id_prefix(self) -> str:
+        """Start of this viewset's operation ids in the schema (``bookImports``):
+        generated clients name their functions after them. It never depends on
+        the URL, so moving the routes keeps the client's names."""
+        if self.schema_operation_id_prefix:
+            return self.schema_operation_id_prefix
+        prefix = self.get_schema_component_prefix()
+        return f"{prefix[:1].lower()}{prefix[1:]}{self.job_kind.capitalize()}s"
 
     def get_serializer_options(self) -> dict[str, Any]:
         """Resource-dependent choices given to the bound serializers."""
@@ -250,6 +266,13 @@ class JobViewSetMixin:
                 else NotFound()
             )
         return super().handle_exception(exc)  # type: ignore[misc]
+
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        """A file route (``file_actions``) sends its file whatever ``Accept``
+        asks for (``text/csv``, ``*/*``...): the first renderer is chosen when
+        negotiation fails, so such a route never answers 406."""
+        force = force or self.resolve_action() in self.file_actions
+        return super().perform_content_negotiation(request, force=force)  # type: ignore[misc]
 
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
         """Error bodies of the file routes are JSON, whatever was negotiated."""

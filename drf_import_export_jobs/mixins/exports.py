@@ -16,7 +16,7 @@ from .. import serializers as job_serializers
 from ..filters import ExportJobFilterSet
 from ..formats import allowed_export_formats
 from ..querysets import allowed_ordering, export_field_names
-from ..renderers import OctetStreamRenderer
+from ..renderers import FILE_MEDIA_TYPE, OctetStreamRenderer
 from ..swapping import get_export_job_model
 from .base import JobViewSetMixin
 
@@ -31,6 +31,7 @@ class ExportJobMixin(JobViewSetMixin):
     #: Renderers put first on the ``download`` route (binary content negotiation).
     download_renderer_classes: Sequence[type[BaseRenderer]] = [OctetStreamRenderer]
     job_kind = "export"
+    file_actions = ("download",)
 
     def get_job_model(self) -> type[models.Model]:
         return get_export_job_model()
@@ -44,6 +45,7 @@ class ExportJobMixin(JobViewSetMixin):
         options["ordering_names"] = [o for name in ordering for o in (name, f"-{name}")]
         filterset_class = getattr(resource, "filterset_class", None)
         options["filter_names"] = list(filterset_class.base_filters) if filterset_class else []
+        options["filterset_class"] = filterset_class
         return options
 
     def get_export_filters(self, filters: dict[str, Any]) -> dict[str, Any]:
@@ -86,5 +88,5 @@ class ExportJobMixin(JobViewSetMixin):
             handle,
             as_attachment=True,
             filename=job.export_filename,
-            content_type="application/octet-stream",
+            content_type=FILE_MEDIA_TYPE,
         )

@@ -21,7 +21,7 @@ from ..conf import jobs_settings
 from ..filters import ImportJobFilterSet
 from ..formats import allowed_import_formats
 from ..pagination import ErrorReportPagination
-from ..renderers import CSVFileRenderer
+from ..renderers import FILE_MEDIA_TYPE, OctetStreamRenderer
 from ..swapping import get_import_job_model
 from ..uploads import UploadSizeLimitHandler, limit_upload_size
 from .base import JobViewSetMixin
@@ -36,10 +36,11 @@ class ImportJobMixin(JobViewSetMixin):
     filterset_class = ImportJobFilterSet
     #: Parsers of the create route (a file upload); other routes use ``parser_classes``.
     upload_parser_classes: Sequence[type[BaseParser]] = [MultiPartParser]
-    #: Extra renderers of the ``errors`` route (the CSV report).
-    error_report_renderer_classes: Sequence[type[BaseRenderer]] = [CSVFileRenderer]
+    #: Renderers put first on the ``errors/file`` route (the CSV report as a file).
+    error_report_renderer_classes: Sequence[type[BaseRenderer]] = [OctetStreamRenderer]
     error_pagination_class: Any = ErrorReportPagination
     job_kind = "import"
+    file_actions = ("errors_file",)
 
     upload_limit: UploadSizeLimitHandler | None = None
 
@@ -59,8 +60,8 @@ class ImportJobMixin(JobViewSetMixin):
 
     def get_renderers(self) -> list[BaseRenderer]:
         renderers = list(super().get_renderers())  # type: ignore[misc]
-        if self.resolve_action() == "errors":
-            renderers += [renderer() for renderer in self.error_report_renderer_classes]
+        if self.resolve_action() == "errors_file":
+            renderers = [renderer() for renderer in self.error_report_renderer_classes] + renderers
         return renderers
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
@@ -94,25 +95,34 @@ class ImportJobMixin(JobViewSetMixin):
 
     @action(detail=True, methods=["get"])
     def errors(self, request: Request, *args: Any, **kwargs: Any) -> Any:
-        """Every row error of the latest run, paginated (``?page=``); with
-        ``Accept: text/csv`` (or ``?format=csv``) the whole error report as a
-        CSV file."""
+        """Every row error of the latest run as JSON, paginated (``?page=``);
+        ``errors/file/`` sends the whole report as a CSV file."""
         job = self.get_object()  # type: ignore[attr-defined]
-        if isinstance(request.accepted_renderer, CSVFileRenderer):
-            return self.error_report_response(job)
         result = job_serializers.ImportJobSerializer.latest_result(job) or {}
         paginator = self.error_pagination_class()
         return paginator.get_paginated_response(job, request, int(result.get("error_count", 0)))
 
+    @action(detail=True, methods=["get"], url_path="errors/file", url_name="errors-file")
+    def errors_file(self, request: Request, *args: Any, **kwargs: Any) -> Any:
+        """The whole per-row error report of the latest run as a CSV file
+        (``row,field,message``), whatever ``Accept`` asks for."""
+        return self.error_report_response(self.get_object())  # type: ignore[attr-defined]
+
     def error_report_response(self, job: Any) -> HttpResponseBase:
-        """The CSV error report as an attachment (a header only without errors)."""
+        """The CSV error report as an attachment (a header only without errors).
+
+        The body is ``application/octet-stream``, as the schema documents, so
+        generated clients read it as bytes or a Blob; the file name ends in
+        ``.csv``."""
         filename = f"import-{job.pk}-errors.csv"
         if not job.error_report:
-            response = HttpResponse("row,field,message\r\n", content_type="text/csv")
+            response = HttpResponse(b"row,field,message\r\n", content_type=FILE_MEDIA_TYPE)
             response["Content-Disposition"] = f'attachment; filename="{filename}"'
             return response
         try:
             handle = job.error_report.open("rb")
         except OSError as exc:
             raise NotFound("The error report is missing from storage.") from exc
-        return FileResponse(handle, as_attachment=True, filename=filename, content_type="text/csv")
+        return FileResponse(
+            handle, as_attachment=True, filename=filename, content_type=FILE_MEDIA_TYPE
+        )

@@ -8,6 +8,8 @@ from typing import Any, ClassVar
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
+from ..fields import ExportFiltersField
+
 
 class ResourceBoundSerializer(serializers.Serializer):
     """Base of the serializers whose choices depend on the viewset's resource.
@@ -20,8 +22,18 @@ class ResourceBoundSerializer(serializers.Serializer):
     field_names: ClassVar[Sequence[str]] = ()
     ordering_names: ClassVar[Sequence[str]] = ()
     filter_names: ClassVar[Sequence[str]] = ()
+    #: The resource's django-filter ``FilterSet`` (export filters), if any.
+    filterset_class: ClassVar[Any] = None
     #: Component name after the prefix, e.g. ``ImportJob`` -> ``BookImportJob``.
     component_suffix: ClassVar[str] = ""
+
+    def filters_field(self, **kwargs: Any) -> ExportFiltersField:
+        """The export ``filters`` field, documented as ``<prefix>ExportFilters``."""
+        return ExportFiltersField(
+            filterset_class=self.filterset_class,
+            component_name=f"{self.component_prefix}ExportFilters",
+            **kwargs,
+        )
 
 
 def for_resource(
@@ -31,6 +43,7 @@ def for_resource(
     field_names: Sequence[str] = (),
     ordering_names: Sequence[str] = (),
     filter_names: Sequence[str] = (),
+    filterset_class: Any = None,
 ) -> type[ResourceBoundSerializer]:
     """A subclass of ``base`` for one resource, named ``<prefix><component_suffix>``
     in the schema. Viewsets call it (through a cache) when a request or the
@@ -44,6 +57,7 @@ def for_resource(
         "field_names": tuple(field_names),
         "ordering_names": tuple(ordering_names),
         "filter_names": tuple(filter_names),
+        "filterset_class": filterset_class,
     }
     cls = type(f"{prefix}{base.__name__}", (base,), attrs)
     return extend_schema_serializer(component_name=f"{prefix}{suffix}")(cls)

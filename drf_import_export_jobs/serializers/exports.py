@@ -25,7 +25,6 @@ class ExportJobSerializer(StaffOnlyTraceback, ResourceBoundSerializer):
         AbstractExportJob.ExportStatus.choices, enum_name=EXPORT_STATUS_ENUM, read_only=True
     )
     progress = ExportProgressSerializer(source="*", read_only=True)
-    filters = JSONObjectField(read_only=True)
     filename = serializers.CharField(source="export_filename", read_only=True)
     download_url = JobLinkField(
         "download",
@@ -49,6 +48,9 @@ class ExportJobSerializer(StaffOnlyTraceback, ResourceBoundSerializer):
             source="file_format_name",
             read_only=True,
         )
+        # As stored: the client's values (any JSON scalar a filter accepts,
+        # "20" for a number) merged with get_export_filters()'s.
+        fields["filters"] = JSONObjectField(read_only=True)
         fields["fields"] = FlatListField(
             child=NamedChoiceField(self.field_names, enum_name=f"{prefix}ExportFieldEnum"),
             read_only=True,
@@ -75,7 +77,7 @@ class ExportJobCreateSerializer(ResourceBoundSerializer):
     def get_fields(self) -> dict[str, serializers.Field]:
         fields = super().get_fields()
         prefix = self.component_prefix
-        fields["filters"] = JSONObjectField(required=False, help_text=self.filters_help())
+        fields["filters"] = self.filters_field(required=False, help_text=self.filters_help())
         fields["file_format"] = NamedChoiceField(
             self.file_formats, enum_name=f"{prefix}ExportFormatEnum"
         )

@@ -198,6 +198,16 @@ SPECTACULAR_SETTINGS = {
         "`Authorization: Token <key>` with a token from `POST /api/auth/token/`."
     ),
     "VERSION": "0.1.0",
+    "LICENSE": {"name": "MIT", "url": "https://opensource.org/licenses/MIT"},
+    # Where generated clients send requests by default (EXAMPLE_API_URL).
+    "SERVERS": [
+        {
+            "url": os.environ.get("EXAMPLE_API_URL", "http://127.0.0.1:8000"),
+            "description": "The example project",
+        }
+    ],
+    # The schema view itself is no operation of the API (nor its 100 `lang`s).
+    "SERVE_INCLUDE_SCHEMA": False,
     # Request bodies get their own components (BookExportJobCreateRequest) and
     # uploads are typed as binary.
     "COMPONENT_SPLIT_REQUEST": True,

@@ -30,6 +30,8 @@ TS_GENERATOR = [
     "--output",
     "{output}",
 ]
+OPENAPI_TYPESCRIPT_GENERATOR = ["npx", "openapi-typescript", "{schema}", "--output", "{output}"]
+SCHEMA_LINT = ["npx", "redocly", "lint", "--config", "{config}", "{schema}"]
 TS_COMPILE = ["npx", "tsc", "--project", "{project}"]
 
 

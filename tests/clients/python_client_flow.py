@@ -15,14 +15,14 @@ from typing import Any
 
 from books_client import AuthenticatedClient
 from books_client.api.books import (
-    books_exports_cancel_create,
-    books_exports_create,
-    books_exports_download_retrieve,
-    books_exports_retrieve,
-    books_imports_cancel_create,
-    books_imports_confirm_create,
-    books_imports_create,
-    books_imports_retrieve,
+    book_exports_cancel,
+    book_exports_create,
+    book_exports_download,
+    book_exports_retrieve,
+    book_imports_cancel,
+    book_imports_confirm,
+    book_imports_create,
+    book_imports_retrieve,
 )
 from books_client.models import BookExportJobCreateRequest, BookImportJobCreateRequest
 from books_client.types import File, Response
@@ -68,14 +68,14 @@ def wait(fetch: Callable[[], Any], statuses: set[str], timeout: float = 60) -> A
 def import_books(client: AuthenticatedClient, name: str, content: bytes) -> Any:
     """Upload a file, review the dry run, confirm it and wait for the import."""
     body = BookImportJobCreateRequest(file=File(payload=io.BytesIO(content), file_name=name))
-    job = books_imports_create.sync(client=client, body=body)
+    job = book_imports_create.sync(client=client, body=body)
 
     def fetch() -> Any:
-        return books_imports_retrieve.sync(job.id, client=client)
+        return book_imports_retrieve.sync(job.id, client=client)
 
     job = wait(fetch, {"parsed"})
     print("dry run:", job.totals.to_dict())  # e.g. {"new": 3, "update": 0, ...}
-    books_imports_confirm_create.sync(job.id, client=client)
+    book_imports_confirm.sync(job.id, client=client)
     return wait(fetch, {"imported"})
 
 
@@ -88,9 +88,9 @@ def export_books(client: AuthenticatedClient, filters: dict[str, Any]) -> tuple[
     body = BookExportJobCreateRequest.from_dict(
         {"file_format": "csv", "filters": filters, "ordering": ["-price"]}
     )
-    job = books_exports_create.sync(client=client, body=body)
-    wait(lambda: books_exports_retrieve.sync(job.id, client=client), {"exported"})
-    response = books_exports_download_retrieve.sync_detailed(job.id, client=client)
+    job = book_exports_create.sync(client=client, body=body)
+    wait(lambda: book_exports_retrieve.sync(job.id, client=client), {"exported"})
+    response = book_exports_download.sync_detailed(job.id, client=client)
     return response.headers["Content-Disposition"], response.content
 
 
@@ -100,7 +100,7 @@ def export_books(client: AuthenticatedClient, filters: dict[str, Any]) -> tuple[
 # --8<-- [start:conflict]
 def cancel_export(client: AuthenticatedClient, job_id: int) -> Response[Any]:
     """Cancel an export; a job that already finished answers 409 with its status."""
-    response = books_exports_cancel_create.sync_detailed(job_id, client=client)
+    response = book_exports_cancel.sync_detailed(job_id, client=client)
     if response.status_code == 409:
         print("too late, the job is", response.parsed.status)
     return response
@@ -111,21 +111,21 @@ def cancel_export(client: AuthenticatedClient, job_id: int) -> Response[Any]:
 
 def start_export(client: AuthenticatedClient) -> Any:
     body = BookExportJobCreateRequest.from_dict({"file_format": "csv"})
-    return books_exports_create.sync(client=client, body=body)
+    return book_exports_create.sync(client=client, body=body)
 
 
 def start_import(client: AuthenticatedClient, name: str, content: bytes) -> Any:
     body = BookImportJobCreateRequest(file=File(payload=io.BytesIO(content), file_name=name))
-    return books_imports_create.sync(client=client, body=body)
+    return book_imports_create.sync(client=client, body=body)
 
 
 def download(client: AuthenticatedClient, job_id: int) -> Response[Any]:
-    return books_exports_download_retrieve.sync_detailed(job_id, client=client)
+    return book_exports_download.sync_detailed(job_id, client=client)
 
 
 def confirm(client: AuthenticatedClient, job_id: int) -> Response[Any]:
-    return books_imports_confirm_create.sync_detailed(job_id, client=client)
+    return book_imports_confirm.sync_detailed(job_id, client=client)
 
 
 def cancel_import(client: AuthenticatedClient, job_id: int) -> Response[Any]:
-    return books_imports_cancel_create.sync_detailed(job_id, client=client)
+    return book_imports_cancel.sync_detailed(job_id, client=client)

@@ -9,8 +9,10 @@ import re
 from pathlib import Path
 
 from tests.clients.commands import (
+    OPENAPI_TYPESCRIPT_GENERATOR,
     PYTHON_GENERATOR,
     SCHEMA_COMMAND,
+    SCHEMA_LINT,
     TS_COMPILE,
     TS_GENERATOR,
     fill,
@@ -36,6 +38,7 @@ def test_the_documented_code_is_the_code_the_tests_run():
     for doc, path, expected in (
         (PYTHON_DOC, HERE / "python_client_flow.py", {"client", "poll", "import", "export"}),
         (FRONTEND_DOC, HERE / "ts" / "src" / "client-flow.ts", {"progress"}),
+        (FRONTEND_DOC, HERE / "ts" / "src" / "fetch-flow.ts", {"fetch-import", "fetch-export"}),
     ):
         sections = SECTION.findall(path.read_text())
         assert expected <= set(sections), path
@@ -46,6 +49,7 @@ def test_the_documented_code_is_the_code_the_tests_run():
 def test_the_documented_configuration_is_the_one_the_tests_use():
     assert "tests/clients/openapi-python-client.yaml" in includes(PYTHON_DOC)
     assert "tests/clients/ts/tsconfig.json" in includes(FRONTEND_DOC)
+    assert "tests/clients/ts/redocly.yaml" in includes(FRONTEND_DOC)
 
 
 def test_the_documented_commands_are_the_ones_the_tests_run():
@@ -58,4 +62,8 @@ def test_the_documented_commands_are_the_ones_the_tests_run():
     )
     assert " ".join(generate) in python_lines
     assert " ".join(fill(TS_GENERATOR, schema=schema, output="src/client")) in frontend_lines
+    types = fill(OPENAPI_TYPESCRIPT_GENERATOR, schema=schema, output="src/openapi.d.ts")
+    assert " ".join(types) in frontend_lines
+    lint = fill(SCHEMA_LINT, config="redocly.yaml", schema=schema)
+    assert " ".join(lint) in frontend_lines
     assert " ".join(fill(TS_COMPILE, project=".")) in frontend_lines

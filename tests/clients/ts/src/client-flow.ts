@@ -11,16 +11,16 @@ import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 
 import {
-  booksExportsCancelCreate,
-  booksExportsCreate,
-  booksExportsDownloadRetrieve,
-  booksExportsRetrieve,
-  booksImportsCancelCreate,
-  booksImportsConfirmCreate,
-  booksImportsCreate,
-  booksImportsRetrieve,
+  bookExportsCancel,
+  bookExportsCreate,
+  bookExportsDownload,
+  bookExportsRetrieve,
+  bookImportsCancel,
+  bookImportsConfirm,
+  bookImportsCreate,
+  bookImportsRetrieve,
 } from "./client";
-import type { BookImportJob } from "./client";
+import type { BookExportFilters, BookImportJob } from "./client";
 import { client } from "./client/client.gen";
 
 const FINISHED = new Set([
@@ -78,38 +78,35 @@ function showProgress(bar: ProgressBar, job: BookImportJob) {
 // throwOnError: true makes any status but a success throw, so `data` is the
 // parsed body of the success.
 async function importBooks(file: File, bar: ProgressBar) {
-  const created = await booksImportsCreate({ body: { file }, throwOnError: true });
+  const created = await bookImportsCreate({ body: { file }, throwOnError: true });
   const id = created.data.id;
   const fetchJob = async () =>
-    (await booksImportsRetrieve({ path: { id }, throwOnError: true })).data;
+    (await bookImportsRetrieve({ path: { id }, throwOnError: true })).data;
   const update = (job: BookImportJob) => showProgress(bar, job);
   const parsed = await wait(fetchJob, ["parsed"], update);
   console.error("dry run:", parsed.totals); // e.g. { new: 3, update: 0, ... }
-  const confirmed = await booksImportsConfirmCreate({ path: { id }, throwOnError: true });
+  const confirmed = await bookImportsConfirm({ path: { id }, throwOnError: true });
   const imported = await wait(fetchJob, ["imported"], update);
   return { parsed, confirmStatus: confirmed.response.status, imported };
 }
 // --8<-- [end:import]
 
 // --8<-- [start:export]
-async function exportBooks(filters: Record<string, unknown>) {
-  const created = await booksExportsCreate({
+async function exportBooks(filters: BookExportFilters) {
+  const created = await bookExportsCreate({
     body: { file_format: "csv", filters, ordering: ["-price"] },
     throwOnError: true,
   });
   const id = created.data.id;
   const fetchJob = async () =>
-    (await booksExportsRetrieve({ path: { id }, throwOnError: true })).data;
+    (await bookExportsRetrieve({ path: { id }, throwOnError: true })).data;
   const job = await wait(fetchJob, ["exported"]);
-  const download = await booksExportsDownloadRetrieve({
-    path: { id },
-    parseAs: "text",
-    throwOnError: true,
-  });
+  // The file is a Blob (application/octet-stream), whatever its format.
+  const download = await bookExportsDownload({ path: { id }, throwOnError: true });
   return {
     job,
     disposition: download.response.headers.get("Content-Disposition"),
-    content: download.data as unknown as string,
+    content: await download.data.text(),
   };
 }
 // --8<-- [end:export]
@@ -117,7 +114,7 @@ async function exportBooks(filters: Record<string, unknown>) {
 // --8<-- [start:conflict]
 async function cancelExport(id: number) {
   // Without throwOnError, an error status gives its parsed body as `error`.
-  const { data, error, response } = await booksExportsCancelCreate({ path: { id } });
+  const { data, error, response } = await bookExportsCancel({ path: { id } });
   if (error && "status" in error) console.error("too late, the job is", error.status);
   return { httpStatus: response.status, job: data, conflict: error };
 }
@@ -128,16 +125,16 @@ async function cancelExport(id: number) {
 // cancelled job can be neither confirmed nor cancelled again.
 async function cancelScenario() {
   const exportJob = (
-    await booksExportsCreate({ body: { file_format: "csv" }, throwOnError: true })
+    await bookExportsCreate({ body: { file_format: "csv" }, throwOnError: true })
   ).data;
-  const early = await booksExportsDownloadRetrieve({ path: { id: exportJob.id } });
+  const early = await bookExportsDownload({ path: { id: exportJob.id } });
   const firstCancel = await cancelExport(exportJob.id);
   const secondCancel = await cancelExport(exportJob.id);
 
   const file = new File(["isbn,title\n"], "late.csv", { type: "text/csv" });
-  const importJob = (await booksImportsCreate({ body: { file }, throwOnError: true })).data;
-  const importCancel = await booksImportsCancelCreate({ path: { id: importJob.id } });
-  const confirm = await booksImportsConfirmCreate({ path: { id: importJob.id } });
+  const importJob = (await bookImportsCreate({ body: { file }, throwOnError: true })).data;
+  const importCancel = await bookImportsCancel({ path: { id: importJob.id } });
+  const confirm = await bookImportsConfirm({ path: { id: importJob.id } });
   return {
     exportCreated: exportJob,
     earlyDownload: { httpStatus: early.response.status, conflict: early.error },
