@@ -41,3 +41,16 @@ class TenantImportJob(AbstractImportJob):
 
 class TenantExportJob(AbstractExportJob):
     tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.CASCADE)
+
+
+class ArchiveImportJob(AbstractImportJob):
+    """A second import job model, chosen by a viewset's ``get_job_model()``
+    while the settings keep the default one."""
+
+    note = models.CharField(max_length=50, blank=True)
+
+
+class ArchiveExportJob(AbstractExportJob):
+    """A second export job model, chosen by a viewset's ``get_job_model()``."""
+
+    note = models.CharField(max_length=50, blank=True)
