@@ -19,4 +19,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("tests.api_urls")),
     path("extra/", include((extra.urls, "extra"), namespace="extra")),
+    # Paths under api/ that no route matches are a JSON 404.
+    path("api/", include("drf_import_export_jobs.notfound")),
 ]
