@@ -54,7 +54,8 @@ class JobAdmin(admin.ModelAdmin):
             for field in self.model._meta.fields
         ]
 
-    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        """The readonly fields, in model order (file fields as links)."""
         return self.get_readonly_fields(request, obj)
 
     # -- files -------------------------------------------------------------------
