@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from django.apps import apps
 from django.core.files.storage import Storage
 from django.db import DatabaseError, router, transaction
 from django.db.models import Q
@@ -182,8 +183,23 @@ def purge_orphan_files(days: float, *, dry_run: bool = False) -> int:
     return count
 
 
+def file_owning_models() -> list[type[BaseJob]]:
+    """Every installed concrete job model, the configured ones first: a file
+    is an orphan only when none of them refers to it (a viewset may keep its
+    jobs in a model of its own through ``get_job_model()``)."""
+    from .models import BaseJob
+
+    models = job_models()
+    models += [
+        model
+        for model in apps.get_models()
+        if issubclass(model, BaseJob) and not model._meta.proxy and model not in models
+    ]
+    return models
+
+
 def _is_referenced(name: str) -> bool:
-    for model in job_models():
+    for model in file_owning_models():
         fields = [f for f in JOB_FILE_FIELDS if any(x.name == f for x in model._meta.fields)]
         query = Q()
         for field_name in fields:
