@@ -50,6 +50,22 @@ def job_models() -> list[type[BaseJob]]:
     return [get_import_job_model(), get_export_job_model()]
 
 
+def installed_job_models() -> list[type[BaseJob]]:
+    """Every installed concrete job model, the configured ones first. A
+    viewset may keep its jobs in a model of its own (``get_job_model()``):
+    the sweep ends its lost jobs too, and a file is an orphan only when no
+    job of any of them refers to it."""
+    from .models import BaseJob
+
+    models = job_models()
+    models += [
+        model
+        for model in apps.get_models()
+        if issubclass(model, BaseJob) and not model._meta.proxy and model not in models
+    ]
+    return models
+
+
 def _jobs(model: type[BaseJob]) -> JobQuerySet:
     """The model's jobs with the sweep's filters, whatever its default manager."""
     return JobQuerySet(model)
@@ -83,7 +99,7 @@ def sweep_jobs(stale_after: float | None = None, resend_after: float | None = No
     if resend_after is None:
         resend_after = jobs_settings.RESEND_PENDING_AFTER
     report = SweepReport()
-    for model in job_models():
+    for model in installed_job_models():
         for job in model._base_manager.filter(pk__in=_pks(_jobs(model).stale(stale))):
             try:
                 if job.fail_lost_worker(stale):
@@ -183,23 +199,8 @@ def purge_orphan_files(days: float, *, dry_run: bool = False) -> int:
     return count
 
 
-def file_owning_models() -> list[type[BaseJob]]:
-    """Every installed concrete job model, the configured ones first: a file
-    is an orphan only when none of them refers to it (a viewset may keep its
-    jobs in a model of its own through ``get_job_model()``)."""
-    from .models import BaseJob
-
-    models = job_models()
-    models += [
-        model
-        for model in apps.get_models()
-        if issubclass(model, BaseJob) and not model._meta.proxy and model not in models
-    ]
-    return models
-
-
 def _is_referenced(name: str) -> bool:
-    for model in file_owning_models():
+    for model in installed_job_models():
         fields = [f for f in JOB_FILE_FIELDS if any(x.name == f for x in model._meta.fields)]
         query = Q()
         for field_name in fields:
