@@ -53,7 +53,8 @@ class NotFoundView(APIView):
             match = resolve(f"{path}/", getattr(request, "urlconf", None))
         except Resolver404:
             return None
-        if getattr(match.func, "cls", None) is type(self):
+        view_class = getattr(match.func, "cls", None)
+        if isinstance(view_class, type) and issubclass(view_class, NotFoundView):
             return None
         return request._request.get_full_path(force_append_slash=True)
 
