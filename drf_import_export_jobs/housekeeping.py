@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from django.apps import apps
 from django.core.files.storage import Storage
 from django.db import DatabaseError, router, transaction
 from django.db.models import Q
@@ -47,6 +48,22 @@ ORPHAN_FILES = "orphan files"
 def job_models() -> list[type[BaseJob]]:
     """The configured import and export job models."""
     return [get_import_job_model(), get_export_job_model()]
+
+
+def installed_job_models() -> list[type[BaseJob]]:
+    """Every installed concrete job model, the configured ones first. A
+    viewset may keep its jobs in a model of its own (``get_job_model()``):
+    the sweep ends its lost jobs too, and a file is an orphan only when no
+    job of any of them refers to it."""
+    from .models import BaseJob
+
+    models = job_models()
+    models += [
+        model
+        for model in apps.get_models()
+        if issubclass(model, BaseJob) and not model._meta.proxy and model not in models
+    ]
+    return models
 
 
 def _jobs(model: type[BaseJob]) -> JobQuerySet:
@@ -82,7 +99,7 @@ def sweep_jobs(stale_after: float | None = None, resend_after: float | None = No
     if resend_after is None:
         resend_after = jobs_settings.RESEND_PENDING_AFTER
     report = SweepReport()
-    for model in job_models():
+    for model in installed_job_models():
         for job in model._base_manager.filter(pk__in=_pks(_jobs(model).stale(stale))):
             try:
                 if job.fail_lost_worker(stale):
@@ -183,7 +200,7 @@ def purge_orphan_files(days: float, *, dry_run: bool = False) -> int:
 
 
 def _is_referenced(name: str) -> bool:
-    for model in job_models():
+    for model in installed_job_models():
         fields = [f for f in JOB_FILE_FIELDS if any(x.name == f for x in model._meta.fields)]
         query = Q()
         for field_name in fields:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import sys
 from typing import Any
 
 from django.core.paginator import InvalidPage
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -22,7 +23,9 @@ class JobPagination(PageNumberPagination):
     """Page-number pagination of job lists: ``?page=`` and ``?page_size=``.
 
     The page size is ``DRF_IMPORT_EXPORT_JOBS["API_PAGE_SIZE"]`` and a client
-    may ask for up to ``["API_MAX_PAGE_SIZE"]``. Subclass it and set
+    may ask for up to ``["API_MAX_PAGE_SIZE"]`` (a larger ``page_size`` is
+    capped). A ``page_size`` that is not a positive integer is a 400, a
+    ``page`` that is not one, or past the end, a 404. Subclass it and set
     ``pagination_class`` on your viewset to change more.
     """
 
@@ -31,7 +34,20 @@ class JobPagination(PageNumberPagination):
     def get_page_size(self, request: Request) -> int | None:
         self.page_size = int(jobs_settings.API_PAGE_SIZE)
         self.max_page_size = int(jobs_settings.API_MAX_PAGE_SIZE)
-        return super().get_page_size(request)
+        raw = request.query_params.get(self.page_size_query_param)
+        if not raw:
+            return self.page_size
+        number = _positive_int(raw)
+        if number is None:
+            raise ValidationError(
+                {
+                    self.page_size_query_param: [
+                        f"Expected a positive integer, got {_shorten(raw)!r}; "
+                        f"at most {self.max_page_size} (API_MAX_PAGE_SIZE)."
+                    ]
+                }
+            )
+        return min(number, self.max_page_size)
 
 
 class ErrorReportPagination:
@@ -47,13 +63,15 @@ class ErrorReportPagination:
         return int(jobs_settings.API_ERRORS_PAGE_SIZE)
 
     def get_page_number(self, request: Request) -> int:
-        raw = request.query_params.get(self.page_query_param, "1")
-        try:
-            number = int(raw)
-        except ValueError:
-            raise NotFound(f"Invalid page {raw!r}.") from None
-        if number < 1:
-            raise NotFound(f"Invalid page {raw!r}.")
+        """The requested page; 404 unless a positive integer whose rows can be
+        addressed (a page whose offset passes ``sys.maxsize`` is past any end)."""
+        raw = request.query_params.get(self.page_query_param) or "1"
+        number = _positive_int(raw)
+        if number is None:
+            raise NotFound(f"Invalid page {_shorten(raw)!r}.")
+        size = self.get_page_size()
+        if number * size >= sys.maxsize:
+            raise NotFound(f"Invalid page {_shorten(raw)!r}: there are no more errors.")
         return number
 
     def read_page(self, job: Any, number: int, size: int) -> tuple[list[dict[str, Any]], bool]:
@@ -92,6 +110,20 @@ class ErrorReportPagination:
         return Response(
             {"count": count, "next": next_url, "previous": previous_url, "results": results}
         )
+
+
+def _positive_int(raw: str) -> int | None:
+    """``raw`` as a whole number of at least 1 (digits only), else ``None``.
+    Numbers of more than 30 digits are ``sys.maxsize``: past any limit."""
+    if not (raw.isascii() and raw.isdigit()):
+        return None
+    number = sys.maxsize if len(raw) > 30 else int(raw)
+    return number if number >= 1 else None
+
+
+def _shorten(raw: str, limit: int = 40) -> str:
+    """``raw`` cut to ``limit`` characters for an error message."""
+    return raw if len(raw) <= limit else raw[:limit] + "..."
 
 
 def _unescape(cell: str) -> str:

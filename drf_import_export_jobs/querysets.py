@@ -56,6 +56,14 @@ def check_export_options(
             problems["fields"] = [
                 f"Unknown field(s): {', '.join(map(str, unknown))}. Known: {', '.join(known)}."
             ]
+        repeated: list[Any] = []
+        for index, name in enumerate(fields):
+            if name in fields[:index] and name not in repeated:
+                repeated.append(name)
+        if repeated:
+            problems.setdefault("fields", []).append(
+                f"Duplicate field(s): {', '.join(map(str, repeated))}. Name each field once."
+            )
     if ordering:
         allowed = allowed_ordering(resource)
         bad = [o for o in ordering if not isinstance(o, str) or o.lstrip("-") not in allowed]

@@ -100,6 +100,11 @@ def test_create_with_only_a_format_exports_everything(api, db):
             "price__gte: Enter a number.",
         ),
         ({"file_format": "csv", "filters": ["in_stock"]}, "filters", "Expected a JSON object"),
+        (
+            {"file_format": "csv", "fields": ["isbn", "title", "isbn", "price", "title"]},
+            "fields",
+            "Duplicate field(s): isbn, title. Name each field once.",
+        ),
     ],
 )
 def test_bad_export_options_are_a_400_and_no_job_is_created(api, payload, field, message):

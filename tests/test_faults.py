@@ -117,6 +117,19 @@ def test_sweep_ends_a_lost_export(make_export_job):
     assert not job.data_file
 
 
+def test_sweep_ends_lost_jobs_of_a_model_no_setting_names(db):
+    """A viewset's own job model (``get_job_model()``) is swept too."""
+    from tests.testapp.models import ArchiveExportJob
+
+    job = ArchiveExportJob.objects.create(
+        resource_path="tests.testapp.resources.BookResource", file_format_name="csv"
+    )
+    set_state(job, "exporting", heartbeat_age=400)
+    assert sweep_jobs().lost == [f"testapp.ArchiveExportJob {job.pk}"]
+    job.refresh_from_db()
+    assert job.status == "export_error"
+
+
 def test_sweep_leaves_jobs_with_a_fresh_heartbeat_alone(make_import_job, make_export_job):
     parsing = set_state(make_import_job(csv_bytes(book_rows(3))), "parsing", heartbeat_age=10)
     exporting = set_state(make_export_job(), "exporting", heartbeat_age=299)

@@ -189,6 +189,24 @@ def test_purge_deletes_old_files_no_job_refers_to():
     assert in_use in left and fresh in left
 
 
+def test_purge_keeps_old_files_of_jobs_in_a_viewsets_own_model():
+    """Files of a job model no setting names (a viewset's ``get_job_model()``)
+    are not orphans."""
+    from drf_import_export_jobs.files import get_job_storage
+    from tests.testapp.models import ArchiveExportJob
+
+    storage = get_job_storage()
+    name = storage.save("import_export_jobs/exports/2020/01/31/archived.csv", ContentFile(b"x"))
+    job = ArchiveExportJob.objects.create(
+        resource_path="tests.testapp.resources.BookResource", file_format_name="csv"
+    )
+    ArchiveExportJob.objects.filter(pk=job.pk).update(data_file=name)
+    assert purge_jobs(dry_run=True)["orphan files"] == 0
+    assert purge_jobs()["orphan files"] == 0
+    left = {Path(p).relative_to(Path(storage.path(""))).as_posix() for p in stored_job_files()}
+    assert name in left
+
+
 # -- files never outlive their job ------------------------------------------------------
 
 

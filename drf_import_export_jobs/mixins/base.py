@@ -126,7 +126,10 @@ class JobViewSetMixin:
     # -- jobs --------------------------------------------------------------------
 
     def get_job_model(self) -> type[models.Model]:
-        """The concrete job model (from the settings)."""
+        """The concrete job model of this viewset's jobs: the settings' model
+        (``IMPORT_JOB_MODEL`` / ``EXPORT_JOB_MODEL``). Override to keep this
+        viewset's jobs in another concrete subclass of the abstract job model;
+        every route, the create serializer included, uses it."""
         raise NotImplementedError
 
     def get_queryset(self) -> models.QuerySet[Any]:

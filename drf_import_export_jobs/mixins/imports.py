@@ -21,6 +21,7 @@ from ..conf import jobs_settings
 from ..filters import ImportJobFilterSet
 from ..formats import allowed_import_formats
 from ..pagination import ErrorReportPagination
+from ..parsers import JobJSONParser
 from ..renderers import FILE_MEDIA_TYPE, OctetStreamRenderer
 from ..swapping import get_import_job_model
 from ..uploads import UploadSizeLimitHandler, limit_upload_size
@@ -36,6 +37,11 @@ class ImportJobMixin(JobViewSetMixin):
     filterset_class = ImportJobFilterSet
     #: Parsers of the create route (a file upload); other routes use ``parser_classes``.
     upload_parser_classes: Sequence[type[BaseParser]] = [MultiPartParser]
+    #: Parsers of the routes other than create (their bodies are JSON or none).
+    #: ``MultiPartParser`` is listed because DRF's browsable API offers its
+    #: HTML form (a file input for the upload) only to a view whose
+    #: ``parser_classes`` take a form media type.
+    parser_classes: Sequence[type[BaseParser]] = [JobJSONParser, MultiPartParser]
     #: Renderers put first on the ``errors/file`` route (the CSV report as a file).
     error_report_renderer_classes: Sequence[type[BaseRenderer]] = [OctetStreamRenderer]
     error_pagination_class: Any = ErrorReportPagination

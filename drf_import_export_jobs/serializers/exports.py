@@ -93,6 +93,14 @@ class ExportJobCreateSerializer(ResourceBoundSerializer):
         )
         return fields_in_order(fields, ["file_format", "fields", "filters", "ordering"])
 
+    def get_job_model(self) -> type[AbstractExportJob]:
+        """The model of the new job: the viewset's ``get_job_model()``, else
+        ``DRF_IMPORT_EXPORT_JOBS["EXPORT_JOB_MODEL"]``."""
+        view = self.context.get("view")
+        if view is not None and hasattr(view, "get_job_model"):
+            return view.get_job_model()  # type: ignore[no-any-return]
+        return get_export_job_model()
+
     def filters_help(self) -> str:
         """The help text of ``filters``, naming the filters the resource takes."""
         if not self.filter_names:
@@ -120,7 +128,7 @@ class ExportJobCreateSerializer(ResourceBoundSerializer):
     def create(self, validated_data: dict[str, Any]) -> Any:
         """A new job from the input plus what ``save(**kwargs)`` adds."""
         data = dict(validated_data)
-        model = get_export_job_model()
+        model = self.get_job_model()
         job = model(file_format_name=data.pop("file_format"), **data)
         job.save()
         return job

@@ -132,6 +132,14 @@ class ImportJobCreateSerializer(ResourceBoundSerializer):
         )
         return fields_in_order(fields, ["file", "file_format"])
 
+    def get_job_model(self) -> type[AbstractImportJob]:
+        """The model of the new job: the viewset's ``get_job_model()``, else
+        ``DRF_IMPORT_EXPORT_JOBS["IMPORT_JOB_MODEL"]``."""
+        view = self.context.get("view")
+        if view is not None and hasattr(view, "get_job_model"):
+            return view.get_job_model()  # type: ignore[no-any-return]
+        return get_import_job_model()
+
     def validate_file(self, upload: Any) -> Any:
         max_size = int(jobs_settings.MAX_UPLOAD_SIZE)
         if upload.size is not None and upload.size > max_size:
@@ -176,7 +184,7 @@ class ImportJobCreateSerializer(ResourceBoundSerializer):
         (``created_by``, ``resource_path``, fields of a custom job model...)."""
         data = dict(validated_data)
         upload = data.pop("file")
-        model = get_import_job_model()
+        model = self.get_job_model()
         job = model(
             file_format_name=data.pop("file_format"),
             original_filename=clean_display_name(upload.name),

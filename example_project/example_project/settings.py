@@ -179,9 +179,14 @@ LOGIN_URL = "rest_framework:login"
 LOGIN_REDIRECT_URL = "/api/docs/"
 
 REST_FRAMEWORK = {
+    # Basic first: a request without credentials, or with bad ones, is a 401
+    # with `WWW-Authenticate: Basic` (DRF answers with the first class's
+    # header; session authentication has none and would make it a 403).
+    # Session (browsable API, Swagger UI after logging in) and token
+    # (`Authorization: Token <key>`) are still accepted.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.BasicAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -5,7 +5,8 @@
   ``/api/redoc/``: Redoc (both served offline by drf-spectacular-sidecar);
 - ``/api/auth/login/``: session login (for the browsable API and Swagger UI);
   ``/api/auth/token/``: a token for ``Authorization: Token <key>``;
-- ``/admin/``: the admin.
+- ``/admin/``: the admin (job files are served by the job admin pages);
+- any other path under ``/api/``: a JSON 404 (``drf_import_export_jobs.notfound``).
 """
 
 from books.views import (
@@ -35,4 +36,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    # Last under api/: any other path there is a JSON 404, not Django's HTML page.
+    path("api/", include("drf_import_export_jobs.notfound")),
 ]

@@ -113,3 +113,16 @@ class Unmigrated(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ArchiveImportJob(AbstractImportJob):
+    """A second import job model, chosen by a viewset's ``get_job_model()``
+    while the settings keep the default one."""
+
+    note = models.CharField(max_length=50, blank=True)
+
+
+class ArchiveExportJob(AbstractExportJob):
+    """A second export job model, chosen by a viewset's ``get_job_model()``."""
+
+    note = models.CharField(max_length=50, blank=True)

@@ -96,3 +96,27 @@ class TeamBookImportViewSet(ImportJobViewSet):
         return get_import_job_model()._default_manager.filter(
             resource_path=self.get_resource_path()
         )
+
+
+class ArchiveBookImportViewSet(ImportJobViewSet):
+    """Keeps its jobs in ``ArchiveImportJob``; the settings name the default model."""
+
+    resource_class = BookResource
+    schema_component_prefix = "ArchiveBook"
+
+    def get_job_model(self) -> Any:
+        from .models import ArchiveImportJob
+
+        return ArchiveImportJob
+
+
+class ArchiveBookExportViewSet(ExportJobViewSet):
+    """Keeps its jobs in ``ArchiveExportJob``."""
+
+    resource_class = BookResource
+    schema_component_prefix = "ArchiveBook"
+
+    def get_job_model(self) -> Any:
+        from .models import ArchiveExportJob
+
+        return ArchiveExportJob
