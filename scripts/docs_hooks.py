@@ -63,7 +63,8 @@ PAGE = """<!DOCTYPE html>
 
 
 def on_config(config: Any) -> Any:
-    """Load the vendored mermaid on every page, before the theme's script."""
+    """Load the vendored mermaid on every page (a global ``mermaid`` the theme
+    uses when it draws the diagrams, instead of fetching one)."""
     if not MERMAID_DIST.is_file():
         raise PluginError(f"{MERMAID} is missing: build the site with `make docs` (runs npm ci)")
     config.extra_javascript.insert(0, MERMAID_JS)

@@ -222,6 +222,15 @@ def diagram_edges(title: str) -> set[tuple[str, str]]:
     return {(a, b) for a, b in edges if "[*]" not in (a, b)}
 
 
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(DOCS)))
+def test_diagram_labels_have_no_statement_separator(page):
+    """Mermaid ends a statement at ``;``: a label holding one draws its words as
+    extra states."""
+    for lang, body in blocks(page):
+        if lang == "mermaid":
+            assert ";" not in body, f"{page.name}: {body[:60]!r}"
+
+
 def test_the_import_diagram_has_every_transition():
     S = ImportJob.ImportStatus
     expected = {
