@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from .models import ExportJob, ImportJob
 
 
-class JobAdmin(admin.ModelAdmin):
+class JobAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     """Lists jobs with their status and progress; jobs are changed only by
     their own methods, so every field is read only."""
 

@@ -141,7 +141,8 @@ class ProgressReporter:
         ]
         with side.cursor() as cursor:
             cursor.execute(f"UPDATE {table} SET {columns} WHERE {pk} = %s", [*params, self.job.pk])
-            return cursor.rowcount > 0
+            updated: int = cursor.rowcount
+            return updated > 0
 
     def _side_status(self, side: BaseDatabaseWrapper) -> str | None:
         table, pk = self._sql_names(side)

@@ -120,3 +120,12 @@ def test_the_fast_tier_starts_no_worker_server_or_subprocess(tmp_path):
     assert len(lines) > 100
     heavy = {node: set(names.split()) & HEAVY_FIXTURES for node, names in lines}
     assert not {node: names for node, names in heavy.items() if names}
+
+
+def test_mypy_is_strict_except_for_the_pipeline_being_rewritten():
+    mypy = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mypy"]
+    assert mypy["strict"] is True
+    assert [override["module"] for override in mypy.get("overrides", [])] == [
+        ["drf_import_export_jobs.pipeline.*"]
+    ]
+    assert recipe("lint")[-1] == "$(VENV)/bin/mypy drf_import_export_jobs"

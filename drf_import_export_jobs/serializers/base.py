@@ -9,7 +9,7 @@ from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 
-class ResourceBoundSerializer(serializers.Serializer):
+class ResourceBoundSerializer(serializers.Serializer):  # type: ignore[type-arg]
     """Base of the serializers whose choices depend on the viewset's resource.
 
     :func:`for_resource` makes a subclass with these attributes set.
