@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
+from mkdocs.exceptions import PluginError
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
@@ -47,7 +48,7 @@ def test_the_theme_fetches_no_web_font_and_no_external_asset():
             assert not re.match(EXTERNAL, path), f"{key}: {path}"
 
 
-def test_the_hook_adds_mermaid_to_every_page():
+def test_the_hook_adds_mermaid_to_every_page(tmp_path, monkeypatch):
     """The theme fetches mermaid from a CDN unless a global ``mermaid``
     exists when it draws the diagrams: the hook's script defines it."""
     sys.path.insert(0, str(ROOT / "scripts"))
@@ -59,9 +60,12 @@ def test_the_hook_adds_mermaid_to_every_page():
     class Config:
         extra_javascript = ["other.js"]
 
-    if not docs_hooks.MERMAID_DIST.is_file():
-        pytest.skip("build/docs-js is not installed (make docs-js)")
+    (tmp_path / "mermaid.min.js").write_text("")
+    monkeypatch.setattr(docs_hooks, "MERMAID_DIST", tmp_path / "mermaid.min.js")
     assert docs_hooks.on_config(Config()).extra_javascript == [docs_hooks.MERMAID_JS, "other.js"]
+    monkeypatch.setattr(docs_hooks, "MERMAID_DIST", tmp_path / "missing.js")
+    with pytest.raises(PluginError, match="make docs"):
+        docs_hooks.on_config(Config())
 
 
 @pytest.fixture(scope="module")
