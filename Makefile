@@ -1,6 +1,9 @@
 # make demo   run the example project (API, admin, Celery worker) on SQLite
 # make test   run the whole test suite (SQLite + filesystem broker by default;
 #             DATABASE_URL / CELERY_BROKER_URL switch to real servers)
+# make test-fast  the unit tests only: no Celery worker, no server, no build
+#             (-m "not integration and not slow"; under 30 s)
+# make lint   ruff check, ruff format --check, mypy --strict
 # make docs   build the documentation site into site/ (docs-serve: live preview)
 # make bench  the speed and memory benchmark (docs/performance.md)
 
@@ -10,7 +13,7 @@ PYTEST_ARGS ?=
 # Extra requirements pinned into the venv, e.g. EXTRA_REQUIREMENTS='Django>=5.2,<6'
 EXTRA_REQUIREMENTS ?=
 
-.PHONY: venv demo test lint format clean schema loadtest docs docs-serve bench
+.PHONY: venv demo test test-fast lint format clean schema loadtest docs docs-js docs-serve bench
 
 $(VENV)/.installed: pyproject.toml scripts/bootstrap-venv
 	EXTRA_REQUIREMENTS='$(EXTRA_REQUIREMENTS)' scripts/bootstrap-venv $(VENV) $(PYTHON)
@@ -26,6 +29,11 @@ test: venv
 	@$(VENV)/bin/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
 
+# The tests that start no Celery worker, server, browser or build (markers in
+# pyproject.toml): what to run while editing; `make test` before committing.
+test-fast: venv
+	@$(VENV)/bin/python -m pytest -m "not integration and not slow" -q $(PYTEST_ARGS)
+
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -37,14 +45,26 @@ format: venv
 
 # The documentation site (mkdocs.yml, docs/): built offline into site/, every
 # warning an error; docs-serve rebuilds it on change at http://127.0.0.1:8001/.
-docs: venv
-	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
+# The site serves its JavaScript itself: the mermaid library comes from the npm
+# package pinned by scripts/docs-js/package-lock.json, installed into build/.
+DOCS_JS := build/docs-js
+$(DOCS_JS)/.installed: scripts/docs-js/package.json scripts/docs-js/package-lock.json
+	mkdir -p $(DOCS_JS)
+	cp scripts/docs-js/package.json scripts/docs-js/package-lock.json $(DOCS_JS)/
+	cd $(DOCS_JS) && npm ci --no-audit --no-fund --ignore-scripts
+	touch $@
 
-docs-serve: venv
+docs-js: $(DOCS_JS)/.installed
+
+SITE_DIR ?= site
+docs: venv docs-js
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir $(SITE_DIR)
+
+docs-serve: venv docs-js
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs serve --strict --dev-addr 127.0.0.1:8001
 
 clean:
-	rm -rf $(VENV) example_project/var bench/var bench/.venv-ext .pytest_cache .ruff_cache site
+	rm -rf $(VENV) example_project/var bench/var bench/.venv-ext .pytest_cache .ruff_cache site build
 
 # A bounded load test on loopback: 50 clients against the example project with
 # 2 Celery workers on PostgreSQL + Redis (see scripts/loadtest).

@@ -22,7 +22,7 @@ from .handlers import JOB_FILE_FIELDS
 from .models import ExportJob, ImportJob
 
 
-class JobAdmin(admin.ModelAdmin):
+class JobAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     """Lists jobs with their status and progress; jobs are changed only by
     their own methods, so the change page is a view page. File fields link to
     :meth:`file_view` (the storage's own URL, such as ``/media/...``, is often

@@ -38,7 +38,11 @@ POSITIVE_NUMBERS = (
 def _celery_app_configured() -> bool:
     from celery import _state
 
-    return _state._tls.current_app is not None or _state.default_app is not None
+    # Celery's private state: not in its type stubs.
+    return (
+        _state._tls.current_app is not None  # type: ignore[attr-defined]
+        or _state.default_app is not None  # type: ignore[attr-defined]
+    )
 
 
 @register(Tags.compatibility)

@@ -28,7 +28,7 @@ EXPORT_TASK = "drf_import_export_jobs.export_job_data"
 def get_celery_app() -> Celery:
     """The app from ``DRF_IMPORT_EXPORT_JOBS["CELERY_APP"]``, else Celery's current app."""
     app = jobs_settings.CELERY_APP
-    return app if app is not None else current_app  # type: ignore[return-value]
+    return app if app is not None else current_app
 
 
 def send_job_task(task_name: str, job: BaseJob, task_id: str) -> None:
@@ -53,7 +53,8 @@ def send_job_task(task_name: str, job: BaseJob, task_id: str) -> None:
 
     def send() -> None:
         try:
-            get_celery_app().tasks[task_name].apply_async(args=args, **options)
+            # A list of args is sent as a tuple is (the stubs say tuple).
+            get_celery_app().tasks[task_name].apply_async(args=args, **options)  # type: ignore[arg-type]
         except Exception:
             logger.exception(
                 "Could not send task %s (%s) for %s %s; the job keeps its status and "

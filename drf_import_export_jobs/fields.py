@@ -11,8 +11,8 @@ absolute URL of one of the job's routes.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Any, cast
 
 from django.core.files.uploadedfile import UploadedFile
 from django.urls import NoReverseMatch
@@ -34,7 +34,7 @@ class NamedChoiceField(serializers.ChoiceField):
 
     def __init__(self, choices: Iterable[Any], *, enum_name: str, **kwargs: Any) -> None:
         self.enum_name = enum_name
-        super().__init__(choices, **kwargs)
+        super().__init__(cast("Sequence[Any]", choices), **kwargs)  # any iterable works
 
 
 class FlatListField(serializers.ListField):
@@ -56,7 +56,7 @@ class FlatListField(serializers.ListField):
         return result
 
 
-class JSONObjectField(serializers.Field):
+class JSONObjectField(serializers.Field):  # type: ignore[type-arg]
     """A JSON object (a dict). In a multipart request the object may come as a
     text part holding JSON, or as a file part (a browser ``Blob`` of type
     ``application/json``) of at most ``MAX_JSON_PART_SIZE`` bytes."""
@@ -102,7 +102,7 @@ class ExportFiltersField(JSONObjectField):
 
 
 @extend_schema_field(OpenApiTypes.URI)
-class JobLinkField(serializers.Field):
+class JobLinkField(serializers.Field):  # type: ignore[type-arg]
     """The absolute URL of the job's ``route`` (``detail``, ``download``,
     ``errors``...) on the viewset that renders it, reversed with the router's
     basename and the request's namespace. ``None`` when ``available(job)`` is

@@ -21,7 +21,7 @@ from django.utils.functional import LazyObject, empty
 from .conf import SETTING_NAME, jobs_settings
 
 
-class _JobStorage(LazyObject):
+class _JobStorage(LazyObject):  # type: ignore[type-arg]  # generic in the stubs only
     def _setup(self) -> None:
         self._wrapped = storages[jobs_settings.STORAGE]
 

@@ -12,7 +12,8 @@ import django_filters
 from .models import AbstractExportJob, AbstractImportJob
 
 
-class ImportJobFilterSet(django_filters.FilterSet):
+# django-filter has no type hints: its classes are Any to mypy.
+class ImportJobFilterSet(django_filters.FilterSet):  # type: ignore[misc]
     """``?status=parsed&status=input_error``: import jobs in any of these statuses."""
 
     status = django_filters.MultipleChoiceFilter(
@@ -21,7 +22,7 @@ class ImportJobFilterSet(django_filters.FilterSet):
     )
 
 
-class ExportJobFilterSet(django_filters.FilterSet):
+class ExportJobFilterSet(django_filters.FilterSet):  # type: ignore[misc]
     """``?status=exported``: export jobs in any of these statuses."""
 
     status = django_filters.MultipleChoiceFilter(

@@ -182,7 +182,8 @@ class ProgressReporter:
                 f"UPDATE {table} SET {columns} WHERE {pk} = %s AND {held}",
                 [*params, self.job.pk, self.status, self.token],
             )
-            return cursor.rowcount > 0
+            updated: int = cursor.rowcount
+            return updated > 0
 
     def _side_state(self, side: BaseDatabaseWrapper) -> tuple[str, str] | None:
         table, pk = self._sql_names(side)

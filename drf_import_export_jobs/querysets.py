@@ -128,4 +128,5 @@ def export_queryset(
     if filters and filterset_class is not None:
         queryset = filterset_class(data=dict(filters), queryset=queryset).qs
     queryset = resource.filter_export(queryset)
-    return queryset.order_by(*(ordering or ()), "pk")
+    ordered: models.QuerySet[Any] = queryset.order_by(*(ordering or ()), "pk")
+    return ordered

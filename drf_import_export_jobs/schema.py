@@ -375,13 +375,14 @@ class JobViewSetSchema(AutoSchema):
 
     def _get_filter_parameters(self) -> list[dict[str, Any]]:
         """``?status=`` items refer to the job's status enum component."""
-        parameters = super()._get_filter_parameters()
-        job = self.view.get_job_serializer_class()
+        parameters: list[dict[str, Any]] = super()._get_filter_parameters()  # type: ignore[no-untyped-call]
+        view: Any = self.view  # a job viewset (JobViewSetMixin)
+        job = view.get_job_serializer_class()
         status_field = job().fields.get("status")
         for parameter in parameters:
             if parameter.get("name") != "status" or not isinstance(status_field, NamedChoiceField):
                 continue
-            ref = self._map_serializer_field(
+            ref = self._map_serializer_field(  # type: ignore[no-untyped-call]
                 NamedChoiceField(
                     list(status_field.choices.items()), enum_name=status_field.enum_name
                 ),
@@ -419,7 +420,7 @@ class JobViewSetSchema(AutoSchema):
         return responses
 
     def _job_responses(self) -> Any:
-        view = self.view
+        view: Any = self.view  # a job viewset (JobViewSetMixin)
         action = self._action()
         job = view.get_job_serializer_class()
         conflict = view.get_status_conflict_serializer_class()

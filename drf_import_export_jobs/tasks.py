@@ -48,7 +48,12 @@ TASK_OPTIONS: dict[str, Any] = {
 
 
 def run_job_method(
-    task: Task, model_label: str, job_id: int, task_id_field: str, method: str, running: str
+    task: Task[Any, Any],
+    model_label: str,
+    job_id: int,
+    task_id_field: str,
+    method: str,
+    running: str,
 ) -> None:
     """Load the job and call ``method`` on it, skipping stale deliveries.
 
@@ -85,7 +90,7 @@ def run_job_method(
         logger.info("Task %s: skipped, %s", task.name, exc)
 
 
-def handle_redelivery(task: Task, job: Any) -> bool:
+def handle_redelivery(task: Task[Any, Any], job: Any) -> bool:
     """A delivery for a job that is already running: never run it beside a
     live worker. Returns whether the task goes on to run the job (it was
     taken over from a dead worker and put back to be run again).
@@ -135,19 +140,19 @@ def handle_redelivery(task: Task, job: Any) -> bool:
 
 
 @shared_task(name=dispatch.PARSE_TASK, **TASK_OPTIONS)
-def parse_import_job(self: Task, model_label: str, job_id: int) -> None:
+def parse_import_job(self: Task[Any, Any], model_label: str, job_id: int) -> None:
     """Dry-run an import job (``ImportJob.parse_data``)."""
     run_job_method(self, model_label, job_id, "parse_task_id", "parse_data", "parsing")
 
 
 @shared_task(name=dispatch.IMPORT_TASK, **TASK_OPTIONS)
-def import_job_data(self: Task, model_label: str, job_id: int) -> None:
+def import_job_data(self: Task[Any, Any], model_label: str, job_id: int) -> None:
     """Import a confirmed import job (``ImportJob.import_data``)."""
     run_job_method(self, model_label, job_id, "import_task_id", "import_data", "importing")
 
 
 @shared_task(name=dispatch.EXPORT_TASK, **TASK_OPTIONS)
-def export_job_data(self: Task, model_label: str, job_id: int) -> None:
+def export_job_data(self: Task[Any, Any], model_label: str, job_id: int) -> None:
     """Run an export job (``ExportJob.export_data``)."""
     run_job_method(self, model_label, job_id, "export_task_id", "export_data", "exporting")
 

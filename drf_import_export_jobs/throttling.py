@@ -9,7 +9,8 @@ per user (per client address for anonymous requests), like DRF's
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, cast
 
 from django.core.exceptions import ImproperlyConfigured
 from rest_framework.request import Request
@@ -34,7 +35,8 @@ class JobActionRateThrottle(ScopedRateThrottle):
         """The scope's rate from ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]``,
         read on each request (so it follows ``override_settings``)."""
         try:
-            return (api_settings.DEFAULT_THROTTLE_RATES or {})[self.scope]
+            rates = cast("Mapping[str, str | None]", api_settings.DEFAULT_THROTTLE_RATES or {})
+            return rates[cast(str, self.scope)]
         except KeyError:
             raise ImproperlyConfigured(
                 f"No rate for the throttle scope {self.scope!r}: add it to "

@@ -20,25 +20,29 @@ from .mixins import CancelJobMixin, DestroyJobMixin, ExportJobMixin, ImportJobMi
 __all__ = ["ExportJobViewSet", "ImportJobViewSet"]
 
 
-class ImportJobViewSet(
+# JobViewSetMixin declares ``request: Request`` as APIView does; the stubs'
+# Django View says HttpRequest.
+class ImportJobViewSet(  # type: ignore[misc]
     ImportJobMixin,
     CancelJobMixin,
     DestroyJobMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
-    viewsets.GenericViewSet,
+    viewsets.GenericViewSet,  # type: ignore[type-arg]
 ):
     """Import jobs of one resource: upload (multipart), poll, confirm, cancel,
     row errors, delete. Set ``resource_class``."""
 
 
-class ExportJobViewSet(
+# JobViewSetMixin declares ``request: Request`` as APIView does; the stubs'
+# Django View says HttpRequest.
+class ExportJobViewSet(  # type: ignore[misc]
     ExportJobMixin,
     CancelJobMixin,
     DestroyJobMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
-    viewsets.GenericViewSet,
+    viewsets.GenericViewSet,  # type: ignore[type-arg]
 ):
     """Export jobs of one resource: create (JSON), poll, cancel, download,
     delete. Set ``resource_class``."""

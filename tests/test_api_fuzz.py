@@ -116,6 +116,7 @@ def api_user_jobs(db: Any, settings: Any) -> Iterator[list[int]]:
 BASIC = "Basic " + base64.b64encode(f"{USERNAME}:{PASSWORD}".encode()).decode()
 
 
+@pytest.mark.slow
 @schema.parametrize()
 @hypothesis_settings(
     max_examples=20,

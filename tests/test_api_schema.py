@@ -358,6 +358,7 @@ def test_two_resources_with_one_prefix_and_different_choices_is_a_warning():
     assert 'identical names "BookExportJob"' in warnings
 
 
+@pytest.mark.slow
 def test_the_example_project_schema_validates_without_warnings(tmp_path):
     """``manage.py spectacular --validate --fail-on-warn`` in example_project/."""
     env = {

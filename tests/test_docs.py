@@ -167,6 +167,7 @@ def shell_commands(body: str) -> list[list[str]]:
 
 
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+NOXFILE = (ROOT / "noxfile.py").read_text()
 MAKE_TARGETS = set(re.findall(r"^([a-z][\w-]*):", (ROOT / "Makefile").read_text(), re.MULTILINE))
 
 
@@ -174,13 +175,15 @@ def check_command(page: Path, command: list[str]) -> None:
     """A documented shell command names something real: the package, a
     Makefile target, a script of the repository, a management command of the
     quickstart project, the
-    quickstart's Celery app, a route of the API."""
+    quickstart's Celery app, a route of the API, the repository, a nox
+    session, a pre-commit command."""
     from django.core.management import get_commands
 
     where = f"{page.name}: {' '.join(command)}"
     while re.fullmatch(r"[A-Z_]+=\S*", command[0]):  # environment assignments
         command = command[1:]
     program, *args = command
+    program = program.removeprefix(".venv/bin/")  # a tool of the project's venv
     if program == "pip":
         assert args[0] == "install", where
         for name in (arg for arg in args[1:] if arg != "-e"):
@@ -210,6 +213,16 @@ def check_command(page: Path, command: list[str]) -> None:
             path = re.sub(r"^https?://[^/]+", "", path)
             pattern = re.sub(r"/\d+/", "/{id}/", path)
             assert pattern in SCHEMA["paths"] or pattern.startswith("/api/docs"), where
+    elif program == "git":
+        assert args == ["clone", PROJECT["project"]["urls"]["Source"]], where
+    elif program == "nox":
+        sessions = set(re.findall(r"^def (\w+)\(session", NOXFILE, re.MULTILINE))
+        if "--" in args:  # what follows goes to pytest: test files
+            args, tests = args[: args.index("--")], args[args.index("--") + 1 :]
+            assert all((ROOT / test.split("::")[0]).exists() for test in tests), where
+        assert args in (["-l"], *(["-s", name] for name in sessions)), where
+    elif program == "pre-commit":
+        assert args in (["install"], ["run", "--all-files"]), where
     elif program in {"npx", "openapi-python-client"}:
         pass  # checked against tests/clients/commands.py by the client docs test
     else:
@@ -225,6 +238,15 @@ def diagram_edges(title: str) -> set[tuple[str, str]]:
     diagram = re.search(r"```mermaid\n(.*?)```", section, re.DOTALL).group(1)
     edges = re.findall(r"^\s*(\S+) --> (\S+?)(?::|$)", diagram, re.MULTILINE)
     return {(a, b) for a, b in edges if "[*]" not in (a, b)}
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(DOCS)))
+def test_diagram_labels_have_no_statement_separator(page):
+    """Mermaid ends a statement at ``;``: a label holding one draws its words as
+    extra states."""
+    for lang, body in blocks(page):
+        if lang == "mermaid":
+            assert ";" not in body, f"{page.name}: {body[:60]!r}"
 
 
 def test_the_import_diagram_has_every_transition():

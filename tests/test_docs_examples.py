@@ -43,6 +43,7 @@ def manage(*args: str, env: dict[str, str]) -> str:
     return result.stdout
 
 
+@pytest.mark.slow
 def test_the_quickstart_project_checks_and_migrates(tmp_path):
     env = {
         key: value

@@ -25,6 +25,7 @@ from tests.conftest import book_rows, csv_bytes, stored_job_files
 from tests.testapp.models import Author, Book
 
 pytestmark = [
+    pytest.mark.slow,
     pytest.mark.django_db(transaction=True),
     pytest.mark.usefixtures("empty_job_storage"),
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
@@ -16,6 +16,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.schemas.inspectors import ViewInspector
 
 from .. import serializers as job_serializers
 from ..api_exceptions import JobStatusConflict
@@ -30,7 +31,7 @@ from ..transitions import job_label
 
 # Serializer classes made for a resource, shared by viewsets that bind the
 # same base serializer with the same options (so one schema component each).
-_bound_serializers: dict[tuple[Any, ...], type[serializers.BaseSerializer]] = {}
+_bound_serializers: dict[tuple[Any, ...], type[serializers.BaseSerializer[Any]]] = {}
 
 
 class JobViewSetMixin:
@@ -53,16 +54,16 @@ class JobViewSetMixin:
     #: Names of resource keyword arguments a client may send (``resource_kwargs``).
     allowed_resource_kwargs: Sequence[str] = ()
     #: The job representation; bound to the resource per request.
-    serializer_class: type[serializers.BaseSerializer] | None = None
+    serializer_class: type[serializers.BaseSerializer[Any]] | None = None
     #: The input of a new job; bound to the resource per request.
-    create_serializer_class: type[serializers.BaseSerializer] | None = None
+    create_serializer_class: type[serializers.BaseSerializer[Any]] | None = None
     #: 409 body in the schema.
-    status_conflict_serializer_class: type[serializers.BaseSerializer] | None = None
+    status_conflict_serializer_class: type[serializers.BaseSerializer[Any]] | None = None
     permission_classes: Sequence[Any] = [IsAuthenticated]
     pagination_class: Any = JobPagination
     filter_backends: Sequence[Any] = [DjangoFilterBackend]
     parser_classes: Sequence[type[BaseParser]] = [JobJSONParser]
-    schema = JobViewSetSchema()
+    schema: ViewInspector | None = JobViewSetSchema()
     #: DRF throttle scope per action, e.g. ``{"create": "job-uploads"}``;
     #: ``None`` uses ``DRF_IMPORT_EXPORT_JOBS["THROTTLE_SCOPES"]``.
     throttle_scopes: Mapping[str, str] | None = None
@@ -73,7 +74,7 @@ class JobViewSetMixin:
     file_actions: ClassVar[Sequence[str]] = ()
 
     request: Request
-    action: str | None
+    action: str
     action_map: dict[str, str]
     basename: str
 
@@ -167,8 +168,8 @@ class JobViewSetMixin:
         return {"prefix": self.get_schema_component_prefix()}
 
     def bind_serializer_class(
-        self, base: type[serializers.BaseSerializer] | None
-    ) -> type[serializers.BaseSerializer]:
+        self, base: type[serializers.BaseSerializer[Any]] | None
+    ) -> type[serializers.BaseSerializer[Any]]:
         """``base`` made for this viewset's resource (cached), or ``base`` as it
         is when it is not a ``ResourceBoundSerializer``."""
         if base is None:
@@ -190,20 +191,20 @@ class JobViewSetMixin:
         """The action of this request, also before DRF sets ``self.action``."""
         name = getattr(self, "action", None)
         if name is None and getattr(self, "action_map", None) and getattr(self, "request", None):
-            name = self.action_map.get(self.request.method.lower())
+            name = self.action_map.get(cast(str, self.request.method).lower())
         return name
 
-    def get_serializer_class(self) -> type[serializers.BaseSerializer]:
+    def get_serializer_class(self) -> type[serializers.BaseSerializer[Any]]:
         """The create serializer for ``create``, else the job serializer."""
         if self.resolve_action() == "create":
             return self.bind_serializer_class(self.create_serializer_class)
         return self.get_job_serializer_class()
 
-    def get_job_serializer_class(self) -> type[serializers.BaseSerializer]:
+    def get_job_serializer_class(self) -> type[serializers.BaseSerializer[Any]]:
         """The serializer of the job representation (every route's answer)."""
         return self.bind_serializer_class(self.serializer_class)
 
-    def get_job_serializer(self, job: Any) -> serializers.BaseSerializer:
+    def get_job_serializer(self, job: Any) -> serializers.BaseSerializer[Any]:
         serializer_class = self.get_job_serializer_class()
         return serializer_class(job, context=self.get_serializer_context())  # type: ignore[attr-defined]
 
@@ -224,7 +225,7 @@ class JobViewSetMixin:
     def get_create_data(self, request: Request) -> Any:
         return request.data
 
-    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
+    def perform_create(self, serializer: serializers.BaseSerializer[Any]) -> None:
         """Save the new job for the caller and this viewset's resource; its
         task is sent once the transaction commits."""
         serializer.save(created_by=self.request.user, resource_path=self.get_resource_path())
@@ -268,7 +269,8 @@ class JobViewSetMixin:
                 if exc.current_status is not None
                 else NotFound()
             )
-        return super().handle_exception(exc)  # type: ignore[misc]
+        response: Response = super().handle_exception(exc)  # type: ignore[misc]
+        return response
 
     def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
         """A file route (``file_actions``) sends its file whatever ``Accept``

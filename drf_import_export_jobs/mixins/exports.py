@@ -11,6 +11,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
+from rest_framework.serializers import BaseSerializer
 
 from .. import serializers as job_serializers
 from ..filters import ExportJobFilterSet
@@ -24,9 +25,13 @@ from .base import JobViewSetMixin
 class ExportJobMixin(JobViewSetMixin):
     """Export routes: JSON create and ``download``."""
 
-    serializer_class = job_serializers.ExportJobSerializer
-    create_serializer_class = job_serializers.ExportJobCreateSerializer
-    status_conflict_serializer_class = job_serializers.ExportStatusConflictSerializer
+    serializer_class: type[BaseSerializer[Any]] | None = job_serializers.ExportJobSerializer
+    create_serializer_class: type[BaseSerializer[Any]] | None = (
+        job_serializers.ExportJobCreateSerializer
+    )
+    status_conflict_serializer_class: type[BaseSerializer[Any]] | None = (
+        job_serializers.ExportStatusConflictSerializer
+    )
     filterset_class = ExportJobFilterSet
     #: Renderers put first on the ``download`` route (binary content negotiation).
     download_renderer_classes: Sequence[type[BaseRenderer]] = [OctetStreamRenderer]

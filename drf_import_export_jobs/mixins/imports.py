@@ -14,6 +14,7 @@ from rest_framework.parsers import BaseParser, MultiPartParser
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 
 from .. import serializers as job_serializers
 from ..api_exceptions import FileTooLarge
@@ -31,9 +32,13 @@ from .base import JobViewSetMixin
 class ImportJobMixin(JobViewSetMixin):
     """Import routes: multipart create, ``confirm`` and ``errors``."""
 
-    serializer_class = job_serializers.ImportJobSerializer
-    create_serializer_class = job_serializers.ImportJobCreateSerializer
-    status_conflict_serializer_class = job_serializers.ImportStatusConflictSerializer
+    serializer_class: type[BaseSerializer[Any]] | None = job_serializers.ImportJobSerializer
+    create_serializer_class: type[BaseSerializer[Any]] | None = (
+        job_serializers.ImportJobCreateSerializer
+    )
+    status_conflict_serializer_class: type[BaseSerializer[Any]] | None = (
+        job_serializers.ImportStatusConflictSerializer
+    )
     filterset_class = ImportJobFilterSet
     #: Parsers of the create route (a file upload); other routes use ``parser_classes``.
     upload_parser_classes: Sequence[type[BaseParser]] = [MultiPartParser]
@@ -62,7 +67,8 @@ class ImportJobMixin(JobViewSetMixin):
         """Multipart for create, JSON (``parser_classes``) elsewhere."""
         if self.resolve_action() == "create":
             return [parser() for parser in self.upload_parser_classes]
-        return super().get_parsers()  # type: ignore[misc]
+        parsers: list[BaseParser] = super().get_parsers()  # type: ignore[misc]
+        return parsers
 
     def get_renderers(self) -> list[BaseRenderer]:
         renderers = list(super().get_renderers())  # type: ignore[misc]

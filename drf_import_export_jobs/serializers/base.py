@@ -11,7 +11,7 @@ from rest_framework import serializers
 from ..fields import ExportFiltersField
 
 
-class ResourceBoundSerializer(serializers.Serializer):
+class ResourceBoundSerializer(serializers.Serializer):  # type: ignore[type-arg]
     """Base of the serializers whose choices depend on the viewset's resource.
 
     :func:`for_resource` makes a subclass with these attributes set.

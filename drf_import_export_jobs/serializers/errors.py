@@ -14,21 +14,21 @@ from .parts import EXPORT_STATUS_ENUM, IMPORT_STATUS_ENUM
 
 
 @extend_schema_serializer(component_name="JobErrorDetail")
-class ErrorDetailSerializer(serializers.Serializer):
+class ErrorDetailSerializer(serializers.Serializer):  # type: ignore[type-arg]
     """``{"detail": "..."}``: 401, 403, 404."""
 
     detail = serializers.CharField()
 
 
 @extend_schema_serializer(component_name="JobFileTooLarge")
-class FileTooLargeSerializer(serializers.Serializer):
+class FileTooLargeSerializer(serializers.Serializer):  # type: ignore[type-arg]
     """413 body."""
 
     detail = serializers.CharField()
     code = NamedChoiceField(["file_too_large"], enum_name="JobFileTooLargeCodeEnum")
 
 
-class BaseStatusConflictSerializer(serializers.Serializer):
+class BaseStatusConflictSerializer(serializers.Serializer):  # type: ignore[type-arg]
     """409 body: the job's current status."""
 
     status_enum: ClassVar[str] = ""
@@ -37,7 +37,7 @@ class BaseStatusConflictSerializer(serializers.Serializer):
     detail = serializers.CharField()
     code = NamedChoiceField(["invalid_status"], enum_name="JobStatusConflictCodeEnum")
 
-    def get_fields(self) -> dict[str, serializers.Field]:
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
         fields = super().get_fields()
         fields["status"] = NamedChoiceField(self.status_choices, enum_name=self.status_enum)
         return fields
@@ -59,6 +59,6 @@ class ExportStatusConflictSerializer(BaseStatusConflictSerializer):
     status_choices = AbstractExportJob.ExportStatus.choices
 
 
-class ValidationErrorSerializer(serializers.Serializer):
+class ValidationErrorSerializer(serializers.Serializer):  # type: ignore[type-arg]
     """400 body: ``{"field": ["message", ...]}`` or ``{"detail": "..."}``.
     Documented as a free-form object by the schema extension."""

@@ -39,7 +39,7 @@ class ExportJobSerializer(StaffOnlyTraceback, ResourceBoundSerializer):
     export_finished_at = serializers.DateTimeField(read_only=True, allow_null=True)
     cancelled_at = serializers.DateTimeField(read_only=True, allow_null=True)
 
-    def get_fields(self) -> dict[str, serializers.Field]:
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
         fields = super().get_fields()
         prefix = self.component_prefix
         fields["file_format"] = NamedChoiceField(
@@ -74,7 +74,7 @@ class ExportJobCreateSerializer(ResourceBoundSerializer):
 
     component_suffix = "ExportJobCreate"
 
-    def get_fields(self) -> dict[str, serializers.Field]:
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
         fields = super().get_fields()
         prefix = self.component_prefix
         fields["filters"] = self.filters_field(required=False, help_text=self.filters_help())

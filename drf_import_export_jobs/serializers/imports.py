@@ -45,7 +45,7 @@ class ImportJobSerializer(StaffOnlyTraceback, ResourceBoundSerializer):
     totals = serializers.SerializerMethodField()
     engine = serializers.SerializerMethodField()
     error_count = serializers.SerializerMethodField()
-    errors = serializers.SerializerMethodField()
+    errors = serializers.SerializerMethodField()  # type: ignore[assignment]  # a field
     error_message = serializers.CharField(read_only=True)
     traceback = serializers.CharField(read_only=True)
     errors_url = JobLinkField("errors")
@@ -58,7 +58,7 @@ class ImportJobSerializer(StaffOnlyTraceback, ResourceBoundSerializer):
     import_finished_at = serializers.DateTimeField(read_only=True, allow_null=True)
     cancelled_at = serializers.DateTimeField(read_only=True, allow_null=True)
 
-    def get_fields(self) -> dict[str, serializers.Field]:
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
         fields = super().get_fields()
         fields["file_format"] = NamedChoiceField(
             self.file_formats,
@@ -122,7 +122,7 @@ class ImportJobCreateSerializer(ResourceBoundSerializer):
     skip_invalid_rows = serializers.BooleanField(default=False)
     resource_kwargs = JSONObjectField(required=False)
 
-    def get_fields(self) -> dict[str, serializers.Field]:
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
         fields = super().get_fields()
         fields["file_format"] = NamedChoiceField(
             self.file_formats,

@@ -19,7 +19,7 @@ def fields_in_order(fields: dict[str, Any], first: Sequence[str]) -> dict[str, A
     """``fields`` with the names in ``first`` moved to the front, in that order."""
     ordered = {name: fields[name] for name in first if name in fields}
     ordered.update((name, field) for name, field in fields.items() if name not in ordered)
-    return ordered  # type: ignore[return-value]
+    return ordered
 
 
 # -- nested parts ----------------------------------------------------------------
@@ -43,14 +43,14 @@ class RowTotalField(serializers.IntegerField):
 
 
 @extend_schema_serializer(component_name="JobProgressInfo")
-class ProgressInfoSerializer(serializers.Serializer):
+class ProgressInfoSerializer(serializers.Serializer):  # type: ignore[type-arg]
     """Rows done and the total (``null`` while unknown)."""
 
     current = serializers.IntegerField(source="progress_current", read_only=True)
     total = RowTotalField(source="progress_total", read_only=True, allow_null=True)
 
 
-class BaseProgressSerializer(serializers.Serializer):
+class BaseProgressSerializer(serializers.Serializer):  # type: ignore[type-arg]
     """``{"state": status, "info": {"current", "total"}, "percent"}``."""
 
     status_enum: ClassVar[str] = ""
@@ -59,7 +59,7 @@ class BaseProgressSerializer(serializers.Serializer):
     info = ProgressInfoSerializer(source="*", read_only=True)
     percent = serializers.SerializerMethodField()
 
-    def get_fields(self) -> dict[str, serializers.Field]:
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
         fields = super().get_fields()
         fields["state"] = NamedChoiceField(
             self.status_choices, enum_name=self.status_enum, source="status", read_only=True
@@ -93,11 +93,11 @@ class ExportProgressSerializer(BaseProgressSerializer):
 
 
 @extend_schema_serializer(component_name="ImportJobTotals")
-class TotalsSerializer(serializers.Serializer):
+class TotalsSerializer(serializers.Serializer):  # type: ignore[type-arg]
     """Rows per outcome."""
 
     new = serializers.IntegerField()
-    update = serializers.IntegerField()
+    update = serializers.IntegerField()  # type: ignore[assignment]  # a field, not the method
     delete = serializers.IntegerField()
     skip = serializers.IntegerField()
     error = serializers.IntegerField()
@@ -116,7 +116,7 @@ class EngineSerializer(serializers.Serializer):
 
 
 @extend_schema_serializer(component_name="ImportJobRowError")
-class RowErrorSerializer(serializers.Serializer):
+class RowErrorSerializer(serializers.Serializer):  # type: ignore[type-arg]
     """One error: the data row (from 1, header excluded), the field, the message."""
 
     row = serializers.IntegerField(allow_null=True)
@@ -125,7 +125,7 @@ class RowErrorSerializer(serializers.Serializer):
 
 
 @extend_schema_serializer(component_name="PaginatedImportJobRowErrorList")
-class RowErrorPageSerializer(serializers.Serializer):
+class RowErrorPageSerializer(serializers.Serializer):  # type: ignore[type-arg]
     """A page of an import's row errors."""
 
     count = serializers.IntegerField()
