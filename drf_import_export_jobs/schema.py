@@ -127,7 +127,8 @@ class ExportFiltersFieldExtension(OpenApiSerializerFieldExtension):
         }
         if not properties:
             schema["additionalProperties"] = False
-        return register_component(auto_schema, field.component_name, schema)
+        registered: dict[str, Any] = register_component(auto_schema, field.component_name, schema)
+        return registered
 
 
 class ValidationErrorExtension(OpenApiSerializerExtension):
@@ -344,7 +345,9 @@ class JobViewSetSchema(AutoSchema):
         """drf-spectacular's mapping, where a nullable reference (``totals``) is
         ``oneOf`` the reference and a typed ``null``, and a reference with only
         a help text stays a plain reference."""
-        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        schema: dict[str, Any] = super()._map_serializer_field(  # type: ignore[no-untyped-call]
+            field, direction, bypass_extensions
+        )
         if set(schema) == {"allOf", "description"} and len(schema["allOf"]) == 1:
             # A bare reference (the component describes itself): a help text
             # beside it would wrap it in ``allOf``, which generators type as Any.
@@ -382,7 +385,7 @@ class JobViewSetSchema(AutoSchema):
         for parameter in parameters:
             if parameter.get("name") != "status" or not isinstance(status_field, NamedChoiceField):
                 continue
-            ref = self._map_serializer_field(  # type: ignore[no-untyped-call]
+            ref = self._map_serializer_field(
                 NamedChoiceField(
                     list(status_field.choices.items()), enum_name=status_field.enum_name
                 ),
@@ -415,7 +418,8 @@ class JobViewSetSchema(AutoSchema):
         throttles), and the JSON routes 406 to an ``Accept`` without JSON."""
         responses = self._job_responses()
         if isinstance(responses, dict) and (401, JSON) in responses:
-            extra = (429,) if self._action() in self.view.file_actions else (406, 429)
+            file_actions = getattr(self.view, "file_actions", ())
+            extra = (429,) if self._action() in file_actions else (406, 429)
             responses = {**responses, **_errors(*extra)}
         return responses
 

@@ -105,7 +105,7 @@ class TotalsSerializer(serializers.Serializer):  # type: ignore[type-arg]
 
 
 @extend_schema_serializer(component_name="ImportJobEngine")
-class EngineSerializer(serializers.Serializer):
+class EngineSerializer(serializers.Serializer):  # type: ignore[type-arg]
     """Which import engine ran the rows and why: ``bulk`` (chunks written in
     bulk) or ``rows`` (the resource's own per-row import)."""
 
