@@ -1,4 +1,4 @@
-"""CI's two test runs, to reproduce locally (``nox -l`` lists them).
+"""CI's test runs, to reproduce locally (``nox -l`` lists them).
 
 Each session runs the Makefile's ``make test`` as ``.ci/run`` does, so the
 virtual environment, the dependencies and the pytest options are CI's:
@@ -6,7 +6,10 @@ virtual environment, the dependencies and the pytest options are CI's:
 - ``sqlite``: SQLite and kombu's filesystem broker, the latest Django 6.x,
   Python >= 3.12 (``.venv``);
 - ``postgres``: PostgreSQL and Redis on 127.0.0.1, Django 5.2 LTS, Python 3.11
-  (``.venv-py311-dj52``); the servers must be running.
+  (``.venv-py311-dj52``); the servers must be running;
+- ``mariadb``: the import engine's parity suite on MariaDB (127.0.0.1:3306,
+  root without a password) in ``.venv``, with mysqlclient (which builds
+  against the MariaDB client headers, Debian's ``libmariadb-dev``).
 
 Arguments after ``--`` go to pytest, e.g. ``nox -s sqlite -- tests/test_import.py``.
 """
@@ -19,7 +22,7 @@ import shutil
 
 import nox
 
-nox.options.sessions = ["sqlite", "postgres"]
+nox.options.sessions = ["sqlite", "postgres", "mariadb"]
 nox.options.default_venv_backend = "none"  # make creates the virtual environments
 
 # What .ci/run sets for its second run (tests/test_contributing.py compares).
@@ -31,6 +34,12 @@ POSTGRES_MAKE_ARGS = [
     "VENV=.venv-py311-dj52",
     "EXTRA_REQUIREMENTS=Django>=5.2,<6",
 ]
+# What .ci/run sets for its MariaDB run.
+MARIADB_ENV = {
+    "DATABASE_URL": "mysql://root@127.0.0.1:3306/test",
+    "TEST_DATABASE_NAME": "test_ci_engine",
+}
+MARIADB_MAKE_ARGS = ["PYTEST_ARGS=tests/test_engine_parity.py"]
 
 
 def python311() -> str:
@@ -69,3 +78,20 @@ def postgres(session: nox.Session) -> None:
         env=POSTGRES_ENV,
         external=True,
     )
+
+
+@nox.session
+def mariadb(session: nox.Session) -> None:
+    """The import engine's parity suite on MariaDB."""
+    session.run("make", "venv", external=True)
+    session.run(
+        ".venv/bin/uv",
+        "pip",
+        "install",
+        "--quiet",
+        "--python",
+        ".venv/bin/python",
+        "mysqlclient",
+        external=True,
+    )
+    session.run("make", "test", *MARIADB_MAKE_ARGS, env=MARIADB_ENV, external=True)

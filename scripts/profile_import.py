@@ -7,7 +7,8 @@ fresh process so its peak RSS is its own.
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/profile_import \\
         .venv/bin/python scripts/profile_import.py 10000 100000
 
-Add ``--profile`` to print the cProfile top functions of the job's flow.
+Add ``--profile`` to print the cProfile top functions of the job's flow;
+``PROFILE_RESOURCE=<dotted path>`` profiles another resource of the example.
 """
 
 from __future__ import annotations
@@ -139,7 +140,8 @@ def job_flow(path: Path, profile: bool) -> int:
     from drf_import_export_jobs.models import ImportJob
 
     dispatch.send_job_task = lambda *args, **kwargs: None  # type: ignore[assignment]
-    job = ImportJob(resource_path="books.resources.BookResource", file_format_name="csv")
+    resource_path = os.environ.get("PROFILE_RESOURCE", "books.resources.BookResource")
+    job = ImportJob(resource_path=resource_path, file_format_name="csv")
     with path.open("rb") as handle:
         job.data_file.save("profile.csv", File(handle), save=False)
     job.save()

@@ -264,6 +264,7 @@ def test_jobs_from_python_code(celery_worker, tmp_path, capsys):
     assert export.export_filename.endswith(".xlsx")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("index", range(3))
 def test_each_usage_block_carries_its_imports(index, tmp_path):
     """A reader copies one block of docs/usage.md: it names nothing it does

@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.clients.commands import SCHEMA_LINT, fill
 from tests.clients.conftest import TS_DIR, run
 
@@ -35,6 +37,7 @@ def example_schema(folder: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_the_schemas_pass_redocly_lint(node_modules: Any, tmp_path: Path) -> None:
     for schema in (GOLDEN, example_schema(tmp_path)):
         out = run(fill(SCHEMA_LINT, config=TS_DIR / "redocly.yaml", schema=schema), TS_DIR)

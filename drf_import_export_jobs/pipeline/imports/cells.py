@@ -160,15 +160,15 @@ def converter_for(widget: widgets.Widget) -> Converter | None:
     if kind is widgets.Widget:  # its clean() returns the cell as it is
         return _same
     if kind is widgets.CharWidget:
-        return _char(widget)  # type: ignore[arg-type]
+        return _char(widget)
     if kind is widgets.IntegerWidget:
-        return _integer(widget)  # type: ignore[arg-type]
+        return _integer(widget)
     if kind is widgets.DecimalWidget:
-        return _decimal(widget, _plain_separators())  # type: ignore[arg-type]
+        return _decimal(widget, _plain_separators())
     if kind is widgets.BooleanWidget:
-        return _boolean(widget)  # type: ignore[arg-type]
+        return _boolean(widget)
     if kind is widgets.DateWidget:
-        return _date(widget)  # type: ignore[arg-type]
+        return _date(widget)
     if kind is widgets.DateTimeWidget:
-        return _datetime(widget)  # type: ignore[arg-type]
+        return _datetime(widget)
     return None

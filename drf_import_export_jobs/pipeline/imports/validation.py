@@ -77,7 +77,7 @@ def _limits(validators: list[Any]) -> tuple[Any, Any, Any, list[Any]]:
     return longest, low, high, others
 
 
-def field_check(model_field: models.Field) -> Check | None:
+def field_check(model_field: models.Field[Any, Any]) -> Check | None:
     """A test that ``Field.clean(value)`` would return ``value`` unchanged, or
     None when only ``Field.clean()`` can tell."""
     kind = _TYPES.get(model_field.get_internal_type())

@@ -55,7 +55,7 @@ def update_rows(
     qn = connection.ops.quote_name
     postgres = connection.vendor == "postgresql"
 
-    def placeholder(field: models.Field) -> str:
+    def placeholder(field: models.Field[Any, Any]) -> str:
         return f"%s::{field.cast_db_type(connection)}" if postgres else "%s"
 
     row_sql = "(" + ", ".join(placeholder(f) for f in columns) + ")"
