@@ -34,6 +34,8 @@ CHUNK = 7  # small chunks: duplicates and errors fall across chunk borders
 class Progress:
     """What the runner reports progress to (a job's ProgressReporter)."""
 
+    total: int | None = None
+
     def set_total(self, total: int | None) -> None:
         self.total = total
 

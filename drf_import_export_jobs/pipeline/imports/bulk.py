@@ -137,11 +137,14 @@ class BulkImporter(ChunkLookups):
         self.model_fields = [f for f in meta.concrete_fields if not f.generated]
         set_attrs = {c.attribute for c in self.columns}
         set_attrs |= {str(f.attribute) for f in self.saved_by_field}
-        # The primary key only needs checking when the file gives it.
+        # The primary key only needs checking when the file gives it. Without
+        # clean_model_instances uniqueness is the database's to check.
         self.unique_fields = [
             f
             for f in meta.local_concrete_fields
-            if f.unique and (not f.primary_key or {f.name, f.attname} & set_attrs)
+            if f.unique
+            and (not f.primary_key or {f.name, f.attname} & set_attrs)
+            and self.clean_instances
         ]
         self.fk_fields = {f.name: f for f in self.model_fields if f.is_relation}
         self.validator = ChunkValidator(

@@ -71,8 +71,11 @@ class Table:
             yield cells, problem
 
 
-def open_table(stream: IO[bytes], format_name: str) -> Table:
-    """Open ``stream`` (binary, seekable) as a :class:`Table` of ``format_name``."""
+def open_table(stream: IO[bytes], format_name: str, *, count: bool = True) -> Table:
+    """Open ``stream`` (binary, seekable) as a :class:`Table` of ``format_name``.
+
+    Without ``count`` a delimited file is read once, not first counted (its
+    ``total`` is None): for a file a dry run has read already."""
     stream.seek(0)
     head = stream.read(_SNIFF_BYTES)
     stream.seek(0)
@@ -80,7 +83,7 @@ def open_table(stream: IO[bytes], format_name: str) -> Table:
         raise FileParseError("The file is empty.")
     delimiter = get_file_format(format_name).delimiter
     if delimiter is not None:
-        table = _open_delimited(stream, head, delimiter)
+        table = _open_delimited(stream, head, delimiter, count)
     elif format_name == "xlsx":
         table = _open_xlsx(stream, head)
     else:
@@ -187,7 +190,7 @@ def _delimited_rows(stream: IO[bytes], encoding: str, delimiter: str) -> Iterato
             text.detach()
 
 
-def _open_delimited(stream: IO[bytes], head: bytes, delimiter: str) -> Table:
+def _open_delimited(stream: IO[bytes], head: bytes, delimiter: str, count: bool) -> Table:
     encoding = _text_encoding(head)
     kind = _looks_binary(head, encoding)
     if kind:
@@ -201,7 +204,7 @@ def _open_delimited(stream: IO[bytes], head: bytes, delimiter: str) -> Table:
         raise FileParseError("The file is empty.")
     probe.headers = list(first)
     _check_headers(probe.headers)
-    total = sum(1 for _ in probe.rows())
+    total = sum(1 for _ in probe.rows()) if count else None
     rows = _delimited_rows(stream, encoding, delimiter)
     headers = list(next(rows))
     return Table(headers=headers, total=total, _rows=rows)

@@ -64,8 +64,10 @@ def check_columns(headers: list[str], resource: Resource) -> None:
         )
 
 
-def open_checked(stream: IO[bytes], format_name: str, resource: Resource) -> Table:
-    table = open_table(stream, format_name)
+def open_checked(
+    stream: IO[bytes], format_name: str, resource: Resource, *, count: bool = True
+) -> Table:
+    table = open_table(stream, format_name, count=count)
     check_columns(table.headers, resource)
     return table
 
@@ -149,8 +151,10 @@ def _run(
     record_reader: RecordReader | None,
     bulk: bool,
 ) -> None:
-    table = open_checked(stream, format_name, resource)
-    progress.set_total(table.total)
+    # The import knows the total from its dry run: the file is read once.
+    table = open_checked(stream, format_name, resource, count=progress.total is None)
+    if table.total is not None:
+        progress.set_total(table.total)
     size = max(1, int(jobs_settings.CHUNK_SIZE))
     kwargs = import_kwargs
     importer = None
