@@ -19,6 +19,7 @@ from typing import IO, Any
 import tablib
 from django.db import transaction
 from import_export.resources import Resource
+from import_export.results import Result
 
 from ...conf import jobs_settings
 from ...exceptions import FileParseError, JobCancelled
@@ -100,21 +101,70 @@ def run_resource(
     if choice is None:
         choice = log_engine(resource)
     collector.engine = choice.as_dict()
-    with _rolled_back(resource.get_db_connection_name(), dry_run and choice.bulk):
-        _run(
-            stream,
-            format_name,
-            resource,
-            dry_run=dry_run,
-            collector=collector,
-            progress=progress,
-            stop_when=stop_when,
-            import_kwargs=dict(import_kwargs or {}),
-            record_writer=record_writer,
-            record_reader=record_reader,
-            bulk=choice.bulk,
-        )
+    alias = resource.get_db_connection_name()
+    # The import knows the total from its dry run: the file is read once.
+    table = open_checked(stream, format_name, resource, count=progress.total is None)
+    if table.total is not None:
+        progress.set_total(table.total)
+    kwargs = dict(import_kwargs or {})
+    import_chunk: Callable[[list[list[Any]]], Result]
+    if choice.bulk:
+        importer = BulkImporter(resource, table.headers, dry_run=dry_run, import_kwargs=kwargs)
+        importer.record_writer = record_writer
+        importer.record_reader = record_reader
+        import_chunk = importer.run_chunk
+    else:
+
+        def import_chunk(rows: list[list[Any]]) -> Result:  # the rows engine
+            return resource.import_data(
+                tablib.Dataset(*rows, headers=table.headers),
+                dry_run=dry_run,
+                raise_errors=False,
+                use_transactions=True,
+                collect_failed_rows=False,
+                rollback_on_validation_errors=False,
+                **kwargs,
+            )
+
+    reported = 0
+    with _rolled_back(alias, dry_run and choice.bulk):
+        for rows, numbers, number in _chunks(table, collector):
+            if progress.should_stop():
+                raise JobCancelled()
+            if rows:
+                with forward_only_sequence_reset(alias):
+                    result = import_chunk(rows)
+                collector.add_result(result, numbers, resource)
+            progress.advance(number - reported)
+            reported = number
+            if stop_when is not None and stop_when(collector):
+                raise RowsFailed()
     return choice
+
+
+def _chunks(
+    table: Table, collector: ResultCollector
+) -> Iterator[tuple[list[list[Any]], list[int], int]]:
+    """The file's good rows ``CHUNK_SIZE`` rows at a time, with their row
+    numbers and the number of rows read so far (rows with the wrong number of
+    cells go to ``collector`` as they are read). Always yields at least once."""
+    size = max(1, int(jobs_settings.CHUNK_SIZE))
+    rows: list[list[Any]] = []
+    numbers: list[int] = []
+    number = 0
+    for cells, problem in table.rows():
+        number += 1
+        if problem:
+            collector.add_bad_row(number, problem)
+        else:
+            rows.append(cells)
+            numbers.append(number)
+        if number % size == 0:
+            yield rows, numbers, number
+            rows, numbers = [], []
+    yield rows, numbers, number
+    if number == 0:
+        raise FileParseError("The file has a header row but no data rows.")
 
 
 def log_engine(resource: Resource) -> EngineChoice:
@@ -135,76 +185,6 @@ def _rolled_back(alias: str, active: bool) -> Iterator[None]:
     with transaction.atomic(using=alias):
         yield
         transaction.set_rollback(True, using=alias)
-
-
-def _run(
-    stream: IO[bytes],
-    format_name: str,
-    resource: Resource,
-    *,
-    dry_run: bool,
-    collector: ResultCollector,
-    progress: ProgressReporter,
-    stop_when: Callable[[ResultCollector], bool] | None,
-    import_kwargs: dict[str, Any],
-    record_writer: RecordWriter | None,
-    record_reader: RecordReader | None,
-    bulk: bool,
-) -> None:
-    # The import knows the total from its dry run: the file is read once.
-    table = open_checked(stream, format_name, resource, count=progress.total is None)
-    if table.total is not None:
-        progress.set_total(table.total)
-    size = max(1, int(jobs_settings.CHUNK_SIZE))
-    kwargs = import_kwargs
-    importer = None
-    if bulk:
-        importer = BulkImporter(resource, table.headers, dry_run=dry_run, import_kwargs=kwargs)
-        importer.record_writer = record_writer
-        importer.record_reader = record_reader
-    chunk: list[list[Any]] = []
-    numbers: list[int] = []
-    number = 0
-    reported = 0
-
-    def flush() -> None:
-        nonlocal reported
-        if progress.should_stop():
-            raise JobCancelled()
-        if chunk:
-            with forward_only_sequence_reset(resource.get_db_connection_name()):
-                if importer is not None:
-                    result = importer.run_chunk(chunk)
-                else:
-                    result = resource.import_data(
-                        tablib.Dataset(*chunk, headers=table.headers),
-                        dry_run=dry_run,
-                        raise_errors=False,
-                        use_transactions=True,
-                        collect_failed_rows=False,
-                        rollback_on_validation_errors=False,
-                        **kwargs,
-                    )
-            collector.add_result(result, list(numbers), resource)
-            chunk.clear()
-            numbers.clear()
-        progress.advance(number - reported)
-        reported = number
-        if stop_when is not None and stop_when(collector):
-            raise RowsFailed()
-
-    for cells, problem in table.rows():
-        number += 1
-        if problem:
-            collector.add_bad_row(number, problem)
-        else:
-            chunk.append(cells)
-            numbers.append(number)
-        if number - reported >= size:
-            flush()
-    flush()
-    if number == 0:
-        raise FileParseError("The file has a header row but no data rows.")
 
 
 def scan_rows(
