@@ -148,9 +148,13 @@ def _cannot_run(resource: resources.Resource) -> str | None:
     if not isinstance(resource, resources.ModelResource) or resource._meta.model is None:
         return "the resource is not a ModelResource"
     meta = resource._meta
-    vendor = connections[resource.get_db_connection_name()].vendor
+    connection = connections[resource.get_db_connection_name()]
+    vendor = connection.vendor
     if vendor not in SUPPORTED_VENDORS:
         return f"the database is {vendor} (the bulk engine runs on PostgreSQL, SQLite, MySQL)"
+    if not connection.features.can_return_rows_from_bulk_insert:
+        # A row repeating the key of a new row of its chunk updates it by id.
+        return f"{vendor} does not return the ids of bulk inserts (MariaDB 10.5+ does)"
     if meta.instance_loader_class not in INSTANCE_LOADERS:
         return "the resource uses a custom instance_loader_class"
     return _model_shape(meta.model, bool(meta.clean_model_instances)) or _resource_fields(
