@@ -188,7 +188,12 @@ def check_command(page: Path, command: list[str]) -> None:
         assert args[0] == "install", where
         for name in (arg for arg in args[1:] if arg != "-e"):
             base = re.split(r"[\[<>=]", name)[0].removeprefix("/path/to/").strip()
-            assert base in {PROJECT["project"]["name"], "django-storages", "openapi-python-client"}
+            assert base in {
+                PROJECT["project"]["name"],
+                "django-storages",
+                "openapi-python-client",
+                "openapi-generator-cli",
+            }, where
             extras = re.findall(r"\[([\w,]+)\]", name)
             if base == PROJECT["project"]["name"] and extras:
                 assert set(extras[0].split(",")) <= set(
@@ -223,7 +228,7 @@ def check_command(page: Path, command: list[str]) -> None:
         assert args in (["-l"], *(["-s", name] for name in sessions)), where
     elif program == "pre-commit":
         assert args in (["install"], ["run", "--all-files"]), where
-    elif program in {"npx", "openapi-python-client"}:
+    elif program in {"npx", "openapi-python-client", "openapi-generator-cli"}:
         pass  # checked against tests/clients/commands.py by the client docs test
     else:
         pytest.fail(f"{where}: unknown program {program!r}")

@@ -30,6 +30,18 @@ TS_GENERATOR = [
     "--output",
     "{output}",
 ]
+# openapi-generator, from the openapi-generator-cli package (its wheel bundles
+# the jar; the command runs it with java).
+AXIOS_GENERATOR = [
+    "openapi-generator-cli",
+    "generate",
+    "--generator-name",
+    "typescript-axios",
+    "--input-spec",
+    "{schema}",
+    "--output",
+    "{output}",
+]
 OPENAPI_TYPESCRIPT_GENERATOR = ["npx", "openapi-typescript", "{schema}", "--output", "{output}"]
 SCHEMA_LINT = ["npx", "redocly", "lint", "--config", "{config}", "{schema}"]
 TS_COMPILE = ["npx", "tsc", "--project", "{project}"]

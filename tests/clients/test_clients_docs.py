@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 from tests.clients.commands import (
+    AXIOS_GENERATOR,
     OPENAPI_TYPESCRIPT_GENERATOR,
     PYTHON_GENERATOR,
     SCHEMA_COMMAND,
@@ -39,6 +40,11 @@ def test_the_documented_code_is_the_code_the_tests_run():
         (PYTHON_DOC, HERE / "python_client_flow.py", {"client", "poll", "import", "export"}),
         (FRONTEND_DOC, HERE / "ts" / "src" / "client-flow.ts", {"progress"}),
         (FRONTEND_DOC, HERE / "ts" / "src" / "fetch-flow.ts", {"fetch-import", "fetch-export"}),
+        (
+            FRONTEND_DOC,
+            HERE / "ts" / "src" / "axios-flow.ts",
+            {"axios-client", "axios-import", "axios-export"},
+        ),
     ):
         sections = SECTION.findall(path.read_text())
         assert expected <= set(sections), path
@@ -64,6 +70,8 @@ def test_the_documented_commands_are_the_ones_the_tests_run():
     assert " ".join(fill(TS_GENERATOR, schema=schema, output="src/client")) in frontend_lines
     types = fill(OPENAPI_TYPESCRIPT_GENERATOR, schema=schema, output="src/openapi.d.ts")
     assert " ".join(types) in frontend_lines
+    axios_client = fill(AXIOS_GENERATOR, schema=schema, output="src/axios-client")
+    assert " ".join(axios_client) in frontend_lines
     lint = fill(SCHEMA_LINT, config="redocly.yaml", schema=schema)
     assert " ".join(lint) in frontend_lines
     assert " ".join(fill(TS_COMPILE, project=".")) in frontend_lines
