@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
@@ -198,6 +199,16 @@ def check_task_backend(backend: Any) -> list[Any]:
             )
         ]
     errors: list[Any] = []
+    module = type(task_backend).__module__.split(".")[0]
+    if module == "django_tasks_db" and not apps.is_installed("django_tasks_db"):
+        errors.append(
+            Error(
+                f"{SETTING_NAME}['DJANGO_TASKS_BACKEND'] = {alias!r} is django-tasks-db's "
+                f"database backend ({TASK_BACKEND_SETTING}), but its app is not installed.",
+                hint="Add 'django_tasks_db' to INSTALLED_APPS and run migrate.",
+                id=f"{ID}.E042",
+            )
+        )
     queue = jobs_settings.raw("TASK_QUEUE") or "default"
     if task_backend.queues and queue not in task_backend.queues:
         errors.append(

@@ -215,6 +215,15 @@ def test_check_tasks_backend_not_configured():
     assert error.id == "drf_import_export_jobs.E042"
 
 
+def test_check_database_backend_without_its_app():
+    apps = [app for app in settings.INSTALLED_APPS if app != "django_tasks_db"]
+    with override_settings(INSTALLED_APPS=apps):
+        (error,) = check(TASK_BACKEND="django")
+    assert error.id == "drf_import_export_jobs.E042"
+    assert "['DJANGO_TASKS_BACKEND'] = 'default'" in error.msg
+    assert "'django_tasks_db'" in error.hint
+
+
 def test_check_queue_not_taken_by_the_backend():
     with override_settings(TASKS={"default": {"BACKEND": DATABASE, "QUEUES": ["default"]}}):
         assert check(TASK_BACKEND="django") == []
