@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
@@ -67,27 +68,11 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
             getter()
         except ImproperlyConfigured as exc:
             errors.append(Error(str(exc), id=f"{ID}.E002"))
-    app_path = user.get("CELERY_APP")
-    if app_path is not None:
-        try:
-            import_string(app_path)
-        except ImportError as exc:
-            errors.append(
-                Error(
-                    f"{SETTING_NAME}['CELERY_APP'] = {app_path!r} cannot be imported: {exc}",
-                    hint="Use the dotted path of your Celery instance, e.g. 'proj.celery.app'.",
-                    id=f"{ID}.E003",
-                )
-            )
-    elif not _celery_app_configured():
-        errors.append(
-            Error(
-                "No Celery app is configured, so job tasks cannot be sent.",
-                hint=f"Create your Celery app (usually proj/celery.py imported from "
-                f"proj/__init__.py) or set {SETTING_NAME}['CELERY_APP'] to its dotted path.",
-                id=f"{ID}.E004",
-            )
-        )
+    backend = user.get("TASK_BACKEND", DEFAULTS["TASK_BACKEND"])
+    if backend == "celery":
+        errors += _check_celery_app(user.get("CELERY_APP"))
+    else:
+        errors += check_task_backend(backend)
     for key, allowed in (
         ("IMPORT_FORMATS", set(FORMATS)),
         ("EXPORT_FORMATS", {name for name, f in FORMATS.items() if f.writable}),
@@ -134,8 +119,122 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
                 )
             )
     errors += _check_input_settings()
-    errors += _check_celery_serialization()
+    if backend == "celery":
+        errors += _check_celery_serialization()
     return errors
+
+
+def _check_celery_app(app_path: Any) -> list[Any]:
+    """``CELERY_APP`` imports, or a Celery app is configured."""
+    errors: list[Any] = []
+    if app_path is not None:
+        try:
+            import_string(app_path)
+        except ImportError as exc:
+            errors.append(
+                Error(
+                    f"{SETTING_NAME}['CELERY_APP'] = {app_path!r} cannot be imported: {exc}",
+                    hint="Use the dotted path of your Celery instance, e.g. 'proj.celery.app'.",
+                    id=f"{ID}.E003",
+                )
+            )
+    elif not _celery_app_configured():
+        errors.append(
+            Error(
+                "No Celery app is configured, so job tasks cannot be sent.",
+                hint=f"Create your Celery app (usually proj/celery.py imported from "
+                f"proj/__init__.py) or set {SETTING_NAME}['CELERY_APP'] to its dotted path.",
+                id=f"{ID}.E004",
+            )
+        )
+    return errors
+
+
+def _tasks_framework() -> Any:
+    """``django.tasks``, else the ``django_tasks`` backport, else None."""
+    try:
+        import django.tasks as framework
+    except ImportError:
+        try:
+            import django_tasks as framework  # type: ignore[no-redef,import-not-found,unused-ignore]
+        except ImportError:
+            return None
+    return framework
+
+
+def check_task_backend(backend: Any) -> list[Any]:
+    """``TASK_BACKEND`` names a known backend; with ``"django"``, the tasks
+    framework is installed and ``DJANGO_TASKS_BACKEND`` is a usable alias of
+    ``settings.TASKS`` that takes the job queue."""
+    if backend != "django":
+        return [
+            Error(
+                f"{SETTING_NAME}['TASK_BACKEND'] = {backend!r} is not a task backend.",
+                hint="Use 'celery' (the default) or 'django' (Django's tasks framework).",
+                id=f"{ID}.E040",
+            )
+        ]
+    framework = _tasks_framework()
+    if framework is None:
+        return [
+            Error(
+                f"{SETTING_NAME}['TASK_BACKEND'] = 'django' needs Django's tasks framework, "
+                "which is not installed.",
+                hint="Use Django 6, or install the django-tasks backport on Django 5.2 "
+                "(pip install 'django-tasks-db[compat]' brings it with a database backend).",
+                id=f"{ID}.E041",
+            )
+        ]
+    alias = jobs_settings.raw("DJANGO_TASKS_BACKEND")
+    try:
+        task_backend = framework.task_backends[alias]
+    except Exception as exc:
+        return [
+            Error(
+                f"{SETTING_NAME}['DJANGO_TASKS_BACKEND'] = {alias!r} is not a usable backend "
+                f"of settings.TASKS ({TASK_BACKEND_SETTING}): {exc}",
+                hint="Configure it in settings.TASKS, e.g. {'default': {'BACKEND': "
+                "'django_tasks_db.DatabaseBackend'}} with 'django_tasks_db' in INSTALLED_APPS.",
+                id=f"{ID}.E042",
+            )
+        ]
+    errors: list[Any] = []
+    module = type(task_backend).__module__.split(".")[0]
+    if module == "django_tasks_db" and not apps.is_installed("django_tasks_db"):
+        errors.append(
+            Error(
+                f"{SETTING_NAME}['DJANGO_TASKS_BACKEND'] = {alias!r} is django-tasks-db's "
+                f"database backend ({TASK_BACKEND_SETTING}), but its app is not installed.",
+                hint="Add 'django_tasks_db' to INSTALLED_APPS and run migrate.",
+                id=f"{ID}.E042",
+            )
+        )
+    queue = jobs_settings.raw("TASK_QUEUE") or "default"
+    if task_backend.queues and queue not in task_backend.queues:
+        errors.append(
+            Error(
+                f"{SETTING_NAME}['TASK_QUEUE'] = {queue!r} is not among the QUEUES of the "
+                f"tasks backend {alias!r} ({TASK_BACKEND_SETTING}).",
+                hint=f"Add {queue!r} to settings.TASKS[{alias!r}]['QUEUES'].",
+                id=f"{ID}.E043",
+            )
+        )
+    kind = type(task_backend).__name__
+    if kind in {"ImmediateBackend", "DummyBackend"}:
+        errors.append(
+            Warning(
+                f"{SETTING_NAME}['DJANGO_TASKS_BACKEND'] = {alias!r} is Django's {kind} "
+                f"({TASK_BACKEND_SETTING}): job tasks "
+                + ("run inside the web request." if kind == "ImmediateBackend" else "never run."),
+                hint="Use a backend with a worker, e.g. django_tasks_db.DatabaseBackend "
+                "and its db_worker command.",
+                id=f"{ID}.W040",
+            )
+        )
+    return errors
+
+
+TASK_BACKEND_SETTING = f"{SETTING_NAME}['TASK_BACKEND'] = 'django'"
 
 
 def _check_celery_serialization() -> list[Any]:

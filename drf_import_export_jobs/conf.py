@@ -31,16 +31,23 @@ DEFAULTS: dict[str, Any] = {
     "IMPORT_JOB_MODEL": "drf_import_export_jobs.ImportJob",
     # Same for exports: a concrete subclass of AbstractExportJob.
     "EXPORT_JOB_MODEL": "drf_import_export_jobs.ExportJob",
+    # What runs the job tasks: "celery" (a Celery worker; CELERY_APP) or
+    # "django" (Django's tasks framework: django.tasks on Django 6, the
+    # django-tasks backport on 5.2; DJANGO_TASKS_BACKEND). See docs/task-backends.md.
+    "TASK_BACKEND": "celery",
+    # With TASK_BACKEND "django": the alias in settings.TASKS job tasks go to.
+    "DJANGO_TASKS_BACKEND": "default",
     # Dotted path to the Celery app that dispatches job tasks, e.g.
     # "myproject.celery.app". None uses celery.current_app, which is your
     # project's app once its module has been imported (the usual celery.py).
     "CELERY_APP": None,
-    # Queue the job tasks are sent to; None uses the app's default queue.
+    # Queue the job tasks are sent to; None uses the app's default queue (with
+    # TASK_BACKEND "django": the backend's queue_name, "default").
     "TASK_QUEUE": None,
     # Seconds before a job task gets SoftTimeLimitExceeded (the job then ends
-    # in its error status).
+    # in its error status). Celery only: Django's tasks have no time limits.
     "TASK_SOFT_TIME_LIMIT": 60 * 60,
-    # Seconds before the worker process running a job task is killed.
+    # Seconds before the worker process running a job task is killed (Celery only).
     "TASK_TIME_LIMIT": 60 * 60 + 5 * 60,
     # Alias in Django's STORAGES used for uploads, exports and error reports.
     "STORAGE": "default",

@@ -1,19 +1,33 @@
-"""Sending job tasks to Celery and revoking them.
+"""Sending, revoking and running job tasks, on Celery or Django's tasks framework.
 
-Tasks are sent after the surrounding transaction commits, by name, with the
-task id already stored on the job. Only ``(model label, job id)`` travel as
-arguments; no object is serialised.
+One setting, ``DRF_IMPORT_EXPORT_JOBS["TASK_BACKEND"]``, picks the
+:class:`TaskBackend`: ``"celery"`` (:class:`CeleryBackend`, the default) or
+``"django"`` (:class:`DjangoTasksBackend`: ``django.tasks`` on Django 6, the
+``django-tasks`` backport on Django 5.2).
+
+Whatever the backend, a job's task id is chosen first and stored on the job;
+the task is sent after the surrounding transaction commits, by name, with
+only ``(model label, job id)`` as arguments (and the task id where the backend
+cannot be told which id to use); no object is serialised. Every delivery runs
+:func:`run_job_task`, which skips stale and duplicate deliveries. Progress,
+cancel flags, heartbeats, owners and the sweep live on the job row, so they
+work the same with both backends.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from celery import Celery, current_app
-from django.db import router, transaction
+from django.apps import apps
+from django.db import DatabaseError, router, transaction
 
-from .conf import jobs_settings
+from .conf import SETTING_NAME, jobs_settings
+from .exceptions import InvalidJobStatus
+from .heartbeat import Heartbeat
+from .owner import describe, judge_owner
 
 if TYPE_CHECKING:
     from .models import BaseJob
@@ -25,57 +39,248 @@ IMPORT_TASK = "drf_import_export_jobs.import_job_data"
 EXPORT_TASK = "drf_import_export_jobs.export_job_data"
 
 
+@dataclass(frozen=True)
+class JobTask:
+    """What a job task does: the job field holding its id, the job method it
+    calls and the status that method puts the job in."""
+
+    task_id_field: str
+    method: str
+    running: str
+
+
+JOB_TASKS: dict[str, JobTask] = {
+    PARSE_TASK: JobTask("parse_task_id", "parse_data", "parsing"),
+    IMPORT_TASK: JobTask("import_task_id", "import_data", "importing"),
+    EXPORT_TASK: JobTask("export_task_id", "export_data", "exporting"),
+}
+
+
+class TaskBackend:
+    """Sends and revokes job tasks. Subclasses set ``name`` (the value of the
+    ``TASK_BACKEND`` setting) and say what they can do."""
+
+    name: ClassVar[str] = ""
+    #: Whether :meth:`revoke` can stop a task before it starts.
+    can_revoke: ClassVar[bool] = False
+    #: Whether ``TASK_SOFT_TIME_LIMIT`` / ``TASK_TIME_LIMIT`` are enforced.
+    has_time_limits: ClassVar[bool] = False
+    #: Whether a task whose worker died is delivered again.
+    redelivers_lost_tasks: ClassVar[bool] = False
+
+    def publish(self, task_name: str, job: BaseJob, task_id: str) -> None:
+        """Hand the task to the backend at once (called after commit)."""
+        raise NotImplementedError
+
+    def send(self, task_name: str, job: BaseJob, task_id: str) -> None:
+        """Publish ``task_name`` for ``job`` with ``task_id`` once the current
+        transaction commits (at once outside a transaction).
+
+        A failure to publish is logged, not raised: the job keeps its status
+        and stored task id, and the sweep sends it again once it has been
+        pending for ``RESEND_PENDING_AFTER`` seconds.
+        """
+
+        def send() -> None:
+            try:
+                self.publish(task_name, job, task_id)
+            except Exception:
+                logger.exception(
+                    "Could not send task %s (%s) for %s %s; the job keeps its status and "
+                    "the sweep sends it again (RESEND_PENDING_AFTER).",
+                    task_name,
+                    task_id,
+                    job._meta.label,
+                    job.pk,
+                )
+
+        transaction.on_commit(send, using=router.db_for_write(type(job)))
+
+    def revoke(self, task_id: str) -> None:
+        """Ask workers not to start ``task_id`` (best effort: running work
+        also checks the job's status between chunks)."""
+
+
 def get_celery_app() -> Celery:
     """The app from ``DRF_IMPORT_EXPORT_JOBS["CELERY_APP"]``, else Celery's current app."""
     app = jobs_settings.CELERY_APP
     return app if app is not None else current_app
 
 
-def send_job_task(task_name: str, job: BaseJob, task_id: str) -> None:
-    """Send ``task_name`` for ``job`` with ``task_id`` once the current
-    transaction commits (at once outside a transaction).
+class CeleryBackend(TaskBackend):
+    """Celery: the task id is given to the broker, tasks are ``acks_late``
+    (redelivered when their worker dies), have time limits and can be
+    revoked. Publishing retries as ``TASK_PUBLISH_RETRY_POLICY`` says."""
 
-    Publishing retries as ``TASK_PUBLISH_RETRY_POLICY`` says, then gives up:
-    a failure to reach the broker is logged, not raised. The job keeps its
-    status and stored task id, and the sweep sends it again once it has been
-    pending for ``RESEND_PENDING_AFTER`` seconds.
-    """
-    args = [job._meta.label, job.pk]
-    options: dict[str, Any] = {
-        "task_id": task_id,
-        "soft_time_limit": jobs_settings.TASK_SOFT_TIME_LIMIT,
-        "time_limit": jobs_settings.TASK_TIME_LIMIT,
-        "retry": True,
-        "retry_policy": dict(jobs_settings.TASK_PUBLISH_RETRY_POLICY),
-    }
-    if jobs_settings.TASK_QUEUE:
-        options["queue"] = jobs_settings.TASK_QUEUE
+    name = "celery"
+    can_revoke = True
+    has_time_limits = True
+    redelivers_lost_tasks = True
 
-    def send() -> None:
+    def publish(self, task_name: str, job: BaseJob, task_id: str) -> None:
+        options: dict[str, Any] = {
+            "task_id": task_id,
+            "soft_time_limit": jobs_settings.TASK_SOFT_TIME_LIMIT,
+            "time_limit": jobs_settings.TASK_TIME_LIMIT,
+            "retry": True,
+            "retry_policy": dict(jobs_settings.TASK_PUBLISH_RETRY_POLICY),
+        }
+        if jobs_settings.TASK_QUEUE:
+            options["queue"] = jobs_settings.TASK_QUEUE
+        # A list of args is sent as a tuple is (the stubs say tuple).
+        get_celery_app().tasks[task_name].apply_async(
+            args=[job._meta.label, job.pk],  # type: ignore[arg-type]
+            **options,
+        )
+
+    def revoke(self, task_id: str) -> None:
+        if not task_id:
+            return
         try:
-            # A list of args is sent as a tuple is (the stubs say tuple).
-            get_celery_app().tasks[task_name].apply_async(args=args, **options)  # type: ignore[arg-type]
+            get_celery_app().control.revoke(task_id)
         except Exception:
-            logger.exception(
-                "Could not send task %s (%s) for %s %s; the job keeps its status and "
-                "the sweep sends it again (RESEND_PENDING_AFTER).",
-                task_name,
-                task_id,
-                job._meta.label,
-                job.pk,
+            logger.warning(
+                "Could not revoke task %s; it will stop on its own.", task_id, exc_info=True
             )
 
-    transaction.on_commit(send, using=router.db_for_write(type(job)))
+
+class DjangoTasksBackend(TaskBackend):
+    """Django's tasks framework, through the ``settings.TASKS`` alias named by
+    ``DJANGO_TASKS_BACKEND``. The backend picks its own result ids, so the
+    job's task id travels as a third argument. There is no revoke (a
+    cancelled job stops at its next chunk, a pending one is skipped when its
+    task starts), no time limit and no redelivery of a task whose worker died
+    (the sweep ends such a job)."""
+
+    name = "django"
+
+    def publish(self, task_name: str, job: BaseJob, task_id: str) -> None:
+        from . import djangotasks
+
+        task = djangotasks.DJANGO_TASKS[task_name]
+        options: dict[str, Any] = {"backend": jobs_settings.DJANGO_TASKS_BACKEND}
+        if jobs_settings.TASK_QUEUE:
+            options["queue_name"] = jobs_settings.TASK_QUEUE
+        task.using(**options).enqueue(job._meta.label, job.pk, task_id)
+
+
+TASK_BACKENDS: dict[str, type[TaskBackend]] = {
+    CeleryBackend.name: CeleryBackend,
+    DjangoTasksBackend.name: DjangoTasksBackend,
+}
+
+
+def get_task_backend() -> TaskBackend:
+    """The :class:`TaskBackend` named by ``DRF_IMPORT_EXPORT_JOBS["TASK_BACKEND"]``."""
+    name = jobs_settings.TASK_BACKEND
+    try:
+        return TASK_BACKENDS[name]()
+    except (KeyError, TypeError):
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(
+            f"{SETTING_NAME}['TASK_BACKEND'] = {name!r} is not one of "
+            f"{', '.join(map(repr, TASK_BACKENDS))}."
+        ) from None
+
+
+def send_job_task(task_name: str, job: BaseJob, task_id: str) -> None:
+    """Send ``task_name`` for ``job`` with ``task_id`` after commit, on the
+    configured backend (:meth:`TaskBackend.send`)."""
+    get_task_backend().send(task_name, job, task_id)
 
 
 def revoke_task(task_id: str) -> None:
-    """Ask workers not to start ``task_id`` (best effort: running work also
-    checks the job's status between chunks)."""
-    if not task_id:
+    """Revoke ``task_id`` where the configured backend can (:meth:`TaskBackend.revoke`)."""
+    get_task_backend().revoke(task_id)
+
+
+# -- running ----------------------------------------------------------------------
+
+
+def run_job_task(task_name: str, delivered: str | None, model_label: str, job_id: int) -> None:
+    """Load the job and call the method of ``task_name`` on it, skipping stale
+    deliveries. ``delivered`` is the task id this delivery carries.
+
+    A delivery for a job that is gone, that carries another task id than the
+    job stored, or whose job is not in the status the method starts from,
+    does nothing and logs why. Finding the job already running means this is
+    a second delivery of a task that started (:func:`handle_redelivery`).
+    """
+    spec = JOB_TASKS[task_name]
+    try:
+        model = apps.get_model(model_label)
+    except (LookupError, ValueError):
+        logger.error("Task %s: unknown job model %r; skipped.", task_name, model_label)
+        return
+    job = model._base_manager.filter(pk=job_id).first()
+    if job is None:
+        logger.info("Task %s: %s %s no longer exists; skipped.", task_name, model_label, job_id)
+        return
+    expected = getattr(job, spec.task_id_field)
+    if expected and delivered and delivered != expected:
+        logger.info(
+            "Task %s: delivery %s is stale, %s %s expects task %s; skipped.",
+            task_name,
+            delivered,
+            model_label,
+            job_id,
+            expected,
+        )
+        return
+    if job.status == spec.running and not handle_redelivery(task_name, delivered, job):
         return
     try:
-        get_celery_app().control.revoke(task_id)
-    except Exception:
-        logger.warning(
-            "Could not revoke task %s; it will stop on its own.", task_id, exc_info=True
+        with Heartbeat(job):
+            getattr(job, spec.method)()
+    except InvalidJobStatus as exc:
+        logger.info("Task %s: skipped, %s", task_name, exc)
+
+
+def handle_redelivery(task_name: str, delivered: str | None, job: Any) -> bool:
+    """A delivery for a job that is already running: never run it beside a
+    live worker. Returns whether the task goes on to run the job (it was
+    taken over from a dead worker and put back to be run again).
+
+    A live owner keeps the job (the delivery is skipped); a dead owner's job
+    is taken over: restarted, or ended in its error status (an import's
+    transaction died with the worker, so nothing was written)."""
+    seen = describe(job)
+    verdict = judge_owner(job)
+    if not verdict.dead:
+        logger.info(
+            "Task %s (%s): skipped, %s is already %s and its heartbeat is fresh: another "
+            "worker is running it (%s; %s).",
+            task_name,
+            delivered,
+            job,
+            job.status,
+            seen,
+            verdict.reason,
         )
+        return False
+    try:
+        taken = job.take_over(verdict.reason)
+    except DatabaseError:
+        logger.exception("Task %s (%s): could not take %s over.", task_name, delivered, job)
+        return False
+    if not taken:
+        logger.info(
+            "Task %s (%s): skipped, %s changed meanwhile (%s).",
+            task_name,
+            delivered,
+            job,
+            job.status,
+        )
+        return False
+    restarted = job.status in job.PENDING
+    logger.warning(
+        "Task %s (%s): redelivered for %s whose worker was lost (%s; %s); %s.",
+        task_name,
+        delivered,
+        job,
+        seen,
+        verdict.reason,
+        "running it again from the start" if restarted else f"the job ended as {job.status}",
+    )
+    return restarted

@@ -100,6 +100,25 @@ class WorkerProcess:
             *(sys.executable, "-m", "celery", "-A", "tests.celery_app", "worker"),
             *("--loglevel=INFO", "--without-gossip", "--without-mingle", *options),
         ]
+        return cls.run(command, log, env, "ready.", "Celery worker")
+
+    @classmethod
+    def start_tasks_worker(cls, log: Path, env: dict[str, str], *options: str) -> WorkerProcess:
+        """Start django-tasks-db's ``db_worker`` (Django's tasks framework on
+        the database) with ``TASK_BACKEND = "django"``, in a process group of
+        its own, its output in ``log``, and wait until it is ready."""
+        command = [
+            *(sys.executable, "-m", "django", "db_worker", "--no-startup-delay"),
+            *("--interval", "0.1", "--no-reload", *options),
+        ]
+        env = {**env, "TEST_TASK_BACKEND": "django", "PYTHONUNBUFFERED": "1"}
+        return cls.run(command, log, env, "Starting worker", "django.tasks db_worker")
+
+    @classmethod
+    def run(
+        cls, command: list[str], log: Path, env: dict[str, str], ready: str, what: str
+    ) -> WorkerProcess:
+        """Start ``command`` and wait until its output shows ``ready``."""
         with log.open("wb") as out:
             process = subprocess.Popen(
                 command,
@@ -111,14 +130,23 @@ class WorkerProcess:
             )
         worker = cls(process, log)
         deadline = time.monotonic() + 60
-        while "ready." not in worker.output():
+        while ready not in worker.output():
             if process.poll() is not None or time.monotonic() > deadline:
                 if process.poll() is None:
                     os.killpg(process.pid, signal.SIGKILL)
                 process.wait(30)
-                pytest.fail(f"Celery worker did not start:\n{worker.output()}")
+                pytest.fail(f"{what} did not start:\n{worker.output()}")
             time.sleep(0.1)
         return worker
+
+    def stop(self) -> None:
+        """SIGTERM the process group, SIGKILL it after 20 s."""
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
 
 
 @pytest.fixture(scope="session")
@@ -134,13 +162,21 @@ def celery_worker(django_db_setup: Any, django_db_blocker: Any) -> Iterator[Work
         log, env, "--concurrency=2", "--purge", "-n", f"tests-{uuid.uuid4().hex[:8]}@%h"
     )
     yield worker
-    process = worker.process
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+    worker.stop()
+
+
+@pytest.fixture(scope="session")
+def tasks_worker(django_db_setup: Any, django_db_blocker: Any) -> Iterator[WorkerProcess]:
+    """A django.tasks ``db_worker`` subprocess (django-tasks-db) on the test
+    database, taking every queue, with ``TASK_BACKEND = "django"``."""
+    with django_db_blocker.unblock():
+        db_name = str(connection.settings_dict["NAME"])
+    run_dir = Path(os.environ["TEST_RUN_DIR"])
+    log = run_dir / f"tasks-worker-{uuid.uuid4().hex[:6]}.log"
+    env = {**os.environ, "TEST_DB_NAME": db_name, "DJANGO_SETTINGS_MODULE": "tests.settings"}
+    worker = WorkerProcess.start_tasks_worker(log, env, "--queue-name", "*")
+    yield worker
+    worker.stop()
 
 
 def wait_for_status(job: Any, statuses: set[str] | str, timeout: float = 60) -> Any:

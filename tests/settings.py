@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 
 import dj_database_url
+import django
 
 BASE_DIR = Path(__file__).resolve().parent
 RUN_DIR = Path(os.environ.get("TEST_RUN_DIR") or tempfile.mkdtemp(prefix="diej-tests-"))
@@ -34,7 +35,12 @@ INSTALLED_APPS = [
     "import_export",
     "drf_import_export_jobs",
     "tests.testapp",
+    # Django's tasks framework with its database backend: the job tasks' other
+    # backend (TASK_BACKEND "django", tests/test_django_tasks_integration.py).
+    "django_tasks_db",
 ]
+if django.VERSION < (6,):
+    INSTALLED_APPS.append("django_tasks")  # the backport of django.tasks
 
 MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -116,7 +122,12 @@ CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 
+# Any queue: each worker-fault test has a queue of its own.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": []}}
+
 DRF_IMPORT_EXPORT_JOBS = {
+    # The django.tasks worker process of the integration tests gets "django".
+    "TASK_BACKEND": os.environ.get("TEST_TASK_BACKEND", "celery"),
     "CELERY_APP": "tests.celery_app.app",
     "CHUNK_SIZE": 50,
     "PROGRESS_EVERY_ROWS": 50,

@@ -3,13 +3,17 @@
 Without any environment variable it runs on SQLite and kombu's filesystem
 broker, both kept under ``example_project/var/``. ``DATABASE_URL`` (e.g.
 ``postgres://user:pass@localhost/books``) and ``CELERY_BROKER_URL`` (e.g.
-``redis://localhost:6379/0``) switch to real servers.
+``redis://localhost:6379/0``) switch to real servers. ``JOBS_TASK_BACKEND``
+picks what runs the job tasks: ``celery`` (the default, a Celery worker) or
+``django`` (Django's tasks framework on the database: django-tasks-db's
+``manage.py db_worker``, no broker at all).
 """
 
 import os
 from pathlib import Path
 
 import dj_database_url
+import django
 from celery.schedules import crontab
 
 
@@ -54,6 +58,16 @@ INSTALLED_APPS = [
     "drf_import_export_jobs",
     "books",
 ]
+
+# What runs the job tasks: "celery" or "django" (DRF_IMPORT_EXPORT_JOBS below).
+JOBS_TASK_BACKEND = os.environ.get("JOBS_TASK_BACKEND", "celery")
+if JOBS_TASK_BACKEND == "django":
+    # Django's tasks framework with a database backend and worker
+    # (django-tasks-db); on Django 5.2 through the django-tasks backport.
+    INSTALLED_APPS.append("django_tasks_db")
+    if django.VERSION < (6,):
+        INSTALLED_APPS.append("django_tasks")
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -170,6 +184,7 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 DRF_IMPORT_EXPORT_JOBS = {
+    "TASK_BACKEND": JOBS_TASK_BACKEND,
     "CELERY_APP": "example_project.celery.app",
 }
 

@@ -1,7 +1,8 @@
 """Runs one import job and one export job end to end, printing what happens.
 
-The jobs are executed by a Celery worker, so one must be running
-(``celery -A example_project worker``; ``run-demo`` starts one).
+The jobs are executed by a worker, so one must be running: a Celery worker
+(``celery -A example_project worker``), or with ``JOBS_TASK_BACKEND=django``
+``manage.py db_worker``; ``run-demo`` starts the right one.
 """
 
 import time
@@ -133,7 +134,7 @@ class Command(BaseCommand):
             if elapsed > self.timeout:
                 raise CommandError(
                     f"{kind} job #{job.pk} is still {job.status} after {self.timeout:.0f} s. "
-                    "Is a Celery worker running? (run-demo logs it to var/worker.log)"
+                    "Is a worker running? (run-demo logs it to var/worker.log)"
                 )
             time.sleep(POLL_SECONDS)
 
