@@ -9,7 +9,7 @@ from typing import Any
 from django.contrib.admin.utils import quote
 from django.core.exceptions import PermissionDenied
 from django.db import models
-from django.http import FileResponse, Http404, HttpRequest, JsonResponse
+from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from import_export.resources import Resource

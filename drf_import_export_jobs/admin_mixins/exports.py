@@ -7,11 +7,12 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.contrib.admin.options import IS_POPUP_VAR, IncorrectLookupParameters
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 from django.utils.translation import gettext as _
@@ -50,6 +51,8 @@ class ExportJobAdminMixin(JobPagesMixin):
     #: (stored on the job); an unfiltered export has no limit.
     export_max_selected_rows: int = 10_000
     change_list_template = "admin/drf_import_export_jobs/change_list.html"
+    #: An admin that sets its own ``actions`` lists ``"export_selected"`` there.
+    actions: Any = ["export_selected"]
 
     def get_export_resource_class(self, request: HttpRequest) -> type[Resource]:
         """The resource class of new exports (``export_resource_class``)."""
@@ -102,12 +105,21 @@ class ExportJobAdminMixin(JobPagesMixin):
         name = f"{opts.app_label}_{opts.model_name}"
         return [
             path("export/", wrap(self.export_view), name=f"{name}_export"),
-            path("export/<path:job_id>/progress/", wrap(self.export_progress_view),
-                 name=f"{name}_export_progress"),
-            path("export/<path:job_id>/cancel/", wrap(self.export_cancel_view),
-                 name=f"{name}_export_cancel"),
-            path("export/<path:job_id>/download/", wrap(self.export_download_view),
-                 name=f"{name}_export_download"),
+            path(
+                "export/<path:job_id>/progress/",
+                wrap(self.export_progress_view),
+                name=f"{name}_export_progress",
+            ),
+            path(
+                "export/<path:job_id>/cancel/",
+                wrap(self.export_cancel_view),
+                name=f"{name}_export_cancel",
+            ),
+            path(
+                "export/<path:job_id>/download/",
+                wrap(self.export_download_view),
+                name=f"{name}_export_download",
+            ),
             path("export/<path:job_id>/", wrap(self.export_job_view), name=f"{name}_export_job"),
             *super().get_urls(),  # type: ignore[misc]
         ]
@@ -121,20 +133,11 @@ class ExportJobAdminMixin(JobPagesMixin):
             extra_context["export_url"] = self.job_url("export")
         return super().changelist_view(request, extra_context)  # type: ignore[misc, no-any-return]
 
-    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
-        """The admin's actions plus "export selected" (for users who may export)."""
-        actions: dict[str, Any] = super().get_actions(request)  # type: ignore[misc]
-        if self.actions is None or IS_POPUP_VAR in request.GET:  # type: ignore[attr-defined]
-            return actions
-        if "export_selected" not in actions and self.has_export_permission(request):
-            func, name, description = self.get_action("export_selected")  # type: ignore[attr-defined]
-            actions[name] = (func, name, description)
-        return actions
-
     # -- the action --------------------------------------------------------------
 
     @admin.action(
         description=gettext_lazy("Export selected %(verbose_name_plural)s"),
+        permissions=["export"],
     )
     def export_selected(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> Any:
         """The export form for the selected rows."""
@@ -196,7 +199,9 @@ class ExportJobAdminMixin(JobPagesMixin):
         job = self.create_export_job(request, form.cleaned_data, keys)
         return HttpResponseRedirect(self.job_url("export_job", job))
 
-    def get_export_keys(self, request: HttpRequest, selected: list[str] | None) -> list[Any] | None:
+    def get_export_keys(
+        self, request: HttpRequest, selected: list[str] | None
+    ) -> list[Any] | None:
         """Primary keys to narrow the export to (``None``: no narrowing). The
         selected keys are kept only if the admin's queryset shows them."""
         if selected is not None:
@@ -216,8 +221,12 @@ class ExportJobAdminMixin(JobPagesMixin):
         it is saved."""
         resource_class = self.get_export_resource_class(request)
         kwargs = self.get_export_resource_kwargs(request)
-        filters = {} if keys is None else {PK_FILTER: [k if isinstance(k, int) else str(k) for k in keys]}
-        fields = list(data["fields"])
+        filters = (
+            {}
+            if keys is None
+            else {PK_FILTER: [k if isinstance(k, int) else str(k) for k in keys]}
+        )
+        fields = list(data["export_fields"])
         problems = check_export_options(resource_class(**kwargs), filters, [], fields)
         if problems:
             raise ImproperlyConfigured(f"{type(self).__name__}: {problems}")
@@ -262,7 +271,7 @@ class ExportJobAdminMixin(JobPagesMixin):
         job = self.get_owned_job(self.get_export_job_queryset(request), unquote(job_id))
         return self.progress_response(job)
 
-    def export_download_view(self, request: HttpRequest, job_id: str) -> HttpResponse:
+    def export_download_view(self, request: HttpRequest, job_id: str) -> HttpResponseBase:
         """The exported file; 409 until the job is exported."""
         self.check_permission(self.has_export_permission(request))
         job = self.get_owned_job(self.get_export_job_queryset(request), unquote(job_id))

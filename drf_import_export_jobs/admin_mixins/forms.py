@@ -70,7 +70,7 @@ class ExportForm(forms.Form):
     """The format and the resource fields of a new export."""
 
     file_format = forms.ChoiceField(label=_("Format"))
-    fields = forms.MultipleChoiceField(
+    export_fields = forms.MultipleChoiceField(
         label=_("Fields"),
         widget=forms.CheckboxSelectMultiple,
         help_text=_("The columns of the file, in the resource's order."),
@@ -79,7 +79,9 @@ class ExportForm(forms.Form):
     def __init__(
         self, *args: Any, file_formats: list[str], field_names: list[str], **kwargs: Any
     ) -> None:
-        kwargs.setdefault("initial", {"file_format": file_formats[:1], "fields": field_names})
+        kwargs.setdefault(
+            "initial", {"file_format": file_formats[:1], "export_fields": field_names}
+        )
         super().__init__(*args, **kwargs)
         self.fields["file_format"].choices = [(n, n) for n in file_formats]  # type: ignore[attr-defined]
-        self.fields["fields"].choices = [(n, n) for n in field_names]  # type: ignore[attr-defined]
+        self.fields["export_fields"].choices = [(n, n) for n in field_names]  # type: ignore[attr-defined]

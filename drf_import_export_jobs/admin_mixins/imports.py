@@ -9,6 +9,7 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 from django.utils.translation import gettext as _
@@ -94,14 +95,26 @@ class ImportJobAdminMixin(JobPagesMixin):
         name = f"{opts.app_label}_{opts.model_name}"
         return [
             path("import/", wrap(self.import_view), name=f"{name}_import"),
-            path("import/<path:job_id>/progress/", wrap(self.import_progress_view),
-                 name=f"{name}_import_progress"),
-            path("import/<path:job_id>/confirm/", wrap(self.import_confirm_view),
-                 name=f"{name}_import_confirm"),
-            path("import/<path:job_id>/cancel/", wrap(self.import_cancel_view),
-                 name=f"{name}_import_cancel"),
-            path("import/<path:job_id>/errors/", wrap(self.import_error_report_view),
-                 name=f"{name}_import_errors"),
+            path(
+                "import/<path:job_id>/progress/",
+                wrap(self.import_progress_view),
+                name=f"{name}_import_progress",
+            ),
+            path(
+                "import/<path:job_id>/confirm/",
+                wrap(self.import_confirm_view),
+                name=f"{name}_import_confirm",
+            ),
+            path(
+                "import/<path:job_id>/cancel/",
+                wrap(self.import_cancel_view),
+                name=f"{name}_import_cancel",
+            ),
+            path(
+                "import/<path:job_id>/errors/",
+                wrap(self.import_error_report_view),
+                name=f"{name}_import_errors",
+            ),
             path("import/<path:job_id>/", wrap(self.import_job_view), name=f"{name}_import_job"),
             *super().get_urls(),  # type: ignore[misc]
         ]
@@ -135,7 +148,7 @@ class ImportJobAdminMixin(JobPagesMixin):
 
     def create_import_job(self, request: HttpRequest, data: dict[str, Any]) -> Any:
         """Create the import job of a valid upload for ``request.user``."""
-        model = self.get_import_job_model()
+        model: Any = self.get_import_job_model()
         upload = data["file"]
         job = model(
             resource_path=resource_path(self.get_import_resource_class(request)),
@@ -205,7 +218,7 @@ class ImportJobAdminMixin(JobPagesMixin):
         job = self.get_owned_job(self.get_import_job_queryset(request), unquote(job_id))
         return self.progress_response(job)
 
-    def import_error_report_view(self, request: HttpRequest, job_id: str) -> HttpResponse:
+    def import_error_report_view(self, request: HttpRequest, job_id: str) -> HttpResponseBase:
         """The job's whole row error report (CSV) as a file."""
         self.check_permission(self.has_import_permission(request))
         job = self.get_owned_job(self.get_import_job_queryset(request), unquote(job_id))
