@@ -106,6 +106,7 @@ def test_import_confirm_and_export_selected_in_the_admin(
     tab.screenshot(path=str(screenshots / "admin-import-form.png"))
     tab.click("input[type=submit][value='Upload and check']")
     tab.wait_for_url("**/admin/testapp/book/import/*/")
+    tab.screenshot(path=str(screenshots / "admin-import-progress.png"))
     loads: list[str] = []
     tab.on("load", lambda page: loads.append(page.url))
     confirm = tab.locator("input[name=confirm]")
@@ -174,7 +175,7 @@ def test_row_errors_are_listed_page_by_page_with_the_report(
     assert tab.locator(".diej-status").inner_text() == "Input error"
     assert tab.locator("input[name=confirm]").count() == 0
     assert tab.locator("table.diej-errors tbody tr").count() == 25
-    tab.screenshot(path=str(screenshots / "admin-import-errors.png"), full_page=True)
+    tab.screenshot(path=str(screenshots / "admin-import-errors.png"))
     tab.click("a.diej-next")
     assert tab.locator("table.diej-errors tbody tr").count() == 5
     with tab.expect_download() as info:
