@@ -319,6 +319,21 @@ def test_export_selected_shows_the_form_for_those_rows(client, clerk):
     assert ExportJob.objects.get().filters == {"pk__in": [rows[0].pk, rows[2].pk]}
 
 
+def test_export_selected_across_pages_exports_the_changelist(client, clerk):
+    rows = books(4)
+    response = client.post(
+        f"{BOOKS}?in_stock__exact=1",
+        {"action": "export_selected", "_selected_action": [rows[0].pk], "select_across": "1"},
+    )
+    html = response.content.decode()
+    assert 'name="_selected_action"' not in html
+    assert 'action="/admin/testapp/book/export/?in_stock__exact=1"' in html
+    client.post(
+        f"{BOOKS}export/?in_stock__exact=1", {"file_format": "csv", "export_fields": ["isbn"]}
+    )
+    assert ExportJob.objects.get().filters == {"pk__in": [rows[0].pk, rows[2].pk]}
+
+
 def test_too_many_selected_rows_are_a_400(client, clerk, monkeypatch):
     from tests.testapp.admin import BookAdmin
 

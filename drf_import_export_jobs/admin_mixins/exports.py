@@ -28,7 +28,7 @@ from .base import JobPagesMixin, resource_path
 from .forms import ExportForm
 
 # Changelist parameters that neither filter nor search.
-_NOT_FILTERS = {"o", "p", "_to_field", "_popup", "e"}
+_NOT_FILTERS = {"o", "p", "all", "_to_field", "_popup", "_facets", "e"}
 
 
 class ExportJobAdminMixin(JobPagesMixin):
@@ -140,9 +140,13 @@ class ExportJobAdminMixin(JobPagesMixin):
         permissions=["export"],
     )
     def export_selected(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> Any:
-        """The export form for the selected rows."""
+        """The export form for the selected rows; with "select all" across
+        pages, for the changelist's rows (its query string is kept)."""
+        form = self.make_export_form(request)
+        if request.POST.get("select_across") == "1":
+            return self.render_export_form(request, form, None)
         keys = [str(pk) for pk in queryset.values_list("pk", flat=True)]
-        return self.render_export_form(request, self.make_export_form(request), keys)
+        return self.render_export_form(request, form, keys)
 
     # -- views -------------------------------------------------------------------
 
