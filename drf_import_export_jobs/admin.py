@@ -47,7 +47,8 @@ class JobAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     date_hierarchy = "created_at"
     actions = ["cancel_selected"]
     change_form_template = "admin/drf_import_export_jobs/job_change_form.html"
-    #: Shown first on a job's page, before the model's fields.
+    #: Shown first on an import job's page, before the model's fields (an
+    #: export job's page shows the progress bar).
     summary_fields = ("progress_bar", "totals", "row_errors")
     #: Row errors shown on a job's page (the error report has them all).
     row_errors_shown: int = 10
@@ -61,9 +62,9 @@ class JobAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         """The summary, then every field; file fields as links to :meth:`file_view`."""
-        summary = [name for name in self.summary_fields if hasattr(self.model, "ImportStatus")]
-        if not summary:
-            summary = ["progress_bar"]
+        # Export jobs have no totals or row errors.
+        importing = hasattr(self.model, "ImportStatus")
+        summary = list(self.summary_fields) if importing else ["progress_bar"]
         return summary + [
             f"{field.name}_link" if field.name in JOB_FILE_FIELDS else field.name
             for field in self.model._meta.fields
