@@ -6,6 +6,10 @@ A resource may declare, besides django-import-export's own options:
   are validated and applied with;
 - ``ordering_fields``: the names an export may be ordered by (``name`` or
   ``-name``); without it, the model's concrete fields that the resource exports.
+
+Whatever the resource declares, ``filters`` may also hold ``pk__in``: a list of
+primary keys the export is narrowed to (the admin's "export selected" and
+filtered changelists store the rows this way).
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from django.db import models
 from import_export.resources import Resource
 
 _SCALARS = (str, int, float, bool, type(None))
+#: The filter every export takes: a list of primary keys to narrow it to.
+PK_FILTER = "pk__in"
 
 
 def allowed_ordering(resource: Resource) -> list[str]:
@@ -71,6 +77,14 @@ def check_export_options(
             problems["ordering"] = [
                 f"Cannot order by {', '.join(map(str, bad))}. Allowed: {', '.join(allowed)}."
             ]
+    filters = dict(filters or {})
+    if PK_FILTER in filters:
+        keys = filters.pop(PK_FILTER)
+        if not isinstance(keys, list) or not all(
+            isinstance(k, str | int) and not isinstance(k, bool) for k in keys
+        ):
+            problems["filters"] = [f"{PK_FILTER}: Expected a list of primary keys."]
+            return problems
     if filters:
         filterset_class = getattr(resource, "filterset_class", None)
         if filterset_class is None:
@@ -120,10 +134,14 @@ def _bad_filter_values(filterset: Any, filters: Mapping[str, Any]) -> list[str]:
 def export_queryset(
     resource: Resource, filters: Mapping[str, Any] | None, ordering: Sequence[str] | None
 ) -> models.QuerySet[Any]:
-    """The resource's queryset, filtered, passed through ``filter_export()``
-    and ordered (always ending with the primary key, for a stable order).
-    Check the options first with :func:`check_export_options`."""
+    """The resource's queryset, narrowed to the ``pk__in`` keys if given,
+    filtered, passed through ``filter_export()`` and ordered (always ending
+    with the primary key, for a stable order). Check the options first with
+    :func:`check_export_options`."""
     queryset = resource.get_queryset()
+    filters = dict(filters or {})
+    if PK_FILTER in filters:
+        queryset = queryset.filter(pk__in=filters.pop(PK_FILTER))
     filterset_class = getattr(resource, "filterset_class", None)
     if filters and filterset_class is not None:
         queryset = filterset_class(data=dict(filters), queryset=queryset).qs

@@ -1,7 +1,8 @@
 """The example project (example_project/, run in a subprocess with its own
 settings, never imported here): 401 with ``WWW-Authenticate`` for missing or
 bad credentials, JSON 404s under /api/, and job admin pages whose file links
-work and that have no save button."""
+work and that have no save button, and Book and Author changelists with
+"Import" and "Export"."""
 
 from __future__ import annotations
 
@@ -61,7 +62,9 @@ out["unknown_prefix"] = answer(client.get("/api/nope/"))
 out["no_slash"] = answer(client.get("/api/books/imports"))
 out["not_an_id"] = answer(client.get("/api/books/imports/abc/"))
 
-job = ExportJob(resource_path="books.resources.BookResource", file_format_name="csv")
+job = ExportJob(
+    resource_path="books.resources.BookResource", file_format_name="csv", created_by=user
+)
 job.data_file.save("books.csv", ContentFile(b"isbn\n9780000000001\n"), save=False)
 job.save()
 page = client.get(f"/admin/drf_import_export_jobs/exportjob/{job.pk}/change/")
@@ -77,6 +80,15 @@ for link in links:
     response = client.get(link)
     content = b"".join(response.streaming_content) if response.streaming else response.content
     out["admin_links"].append({"status": response.status_code, "content": content.decode()})
+out["changelists"] = {}
+for model in ("book", "author"):
+    html = client.get(f"/admin/books/{model}/").content.decode()
+    out["changelists"][model] = {
+        "import": f'href="/admin/books/{model}/import/"' in html,
+        "export": f'href="/admin/books/{model}/export/' in html,
+        "import_page": client.get(f"/admin/books/{model}/import/").status_code,
+        "export_page": client.get(f"/admin/books/{model}/export/").status_code,
+    }
 print(json.dumps(out))
 """
 
@@ -151,3 +163,8 @@ def test_the_job_admin_page_has_no_save_button_and_its_file_link_works(example):
     [link] = page["links"]
     assert not link.startswith("/media/")
     assert example["admin_links"] == [{"status": 200, "content": "isbn\n9780000000001\n"}]
+
+
+def test_the_book_and_author_admins_import_and_export(example):
+    expected = {"import": True, "export": True, "import_page": 200, "export_page": 200}
+    assert example["changelists"] == {"book": expected, "author": expected}

@@ -1,10 +1,17 @@
 from django.contrib import admin
 
+from drf_import_export_jobs.admin_mixins import ImportExportJobAdminMixin
+
 from .models import Author, Book
+from .resources import AuthorResource, BookResource
 
 
 @admin.register(Author)
-class AuthorAdmin(admin.ModelAdmin):
+class AuthorAdmin(ImportExportJobAdminMixin, admin.ModelAdmin):
+    """Authors, with "Import" and "Export" on the list (background jobs)."""
+
+    import_resource_class = AuthorResource
+    export_resource_class = AuthorResource
     list_display = ("name", "book_count")
     search_fields = ("name",)
 
@@ -14,7 +21,12 @@ class AuthorAdmin(admin.ModelAdmin):
 
 
 @admin.register(Book)
-class BookAdmin(admin.ModelAdmin):
+class BookAdmin(ImportExportJobAdminMixin, admin.ModelAdmin):
+    """Books, with "Import" and "Export" on the list and the action "Export
+    selected books"; the export follows the list's filters and search."""
+
+    import_resource_class = BookResource
+    export_resource_class = BookResource
     list_display = ("title", "author", "isbn", "price", "published", "pages", "in_stock")
     list_filter = ("in_stock", "author")
     list_select_related = ("author",)
