@@ -3,11 +3,15 @@
 Django's ``bulk_update`` builds a ``CASE WHEN pk = ... THEN ...`` expression
 per field and row, which costs more in Python and in the database than
 writing the rows one by one once batches grow. :func:`update_rows` sends one
-``UPDATE ... FROM`` statement per batch instead: on PostgreSQL with one array
-parameter per column, on SQLite 3.33 or later with a ``VALUES`` list; each
-value is prepared by its field as ``save()`` prepares it
-(``get_db_prep_save``). Other backends use ``bulk_update``.
-:func:`insert_rows` writes new rows with PostgreSQL's ``COPY``.
+statement per batch instead: ``UPDATE ... FROM`` on PostgreSQL (one array
+parameter per column) and on SQLite 3.33 or later (a ``VALUES`` list),
+``UPDATE ... JOIN`` a ``UNION ALL`` of rows on MySQL/MariaDB; each value is
+prepared by its field as ``save()`` prepares it (``get_db_prep_save``).
+
+:func:`insert_rows` writes new rows as plain values (:func:`copy_rows`):
+PostgreSQL's ``COPY``, elsewhere one multi-row ``INSERT`` per batch through
+the driver's ``executemany`` (Django's ``bulk_create`` compiles every value of
+every row into SQL first, which costs more than the write on MySQL).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ MAX_PARAMETERS = 30_000
 
 
 def _supports_update_from(vendor: str, connection: object) -> bool:
-    if vendor == "postgresql":
+    if vendor in ("postgresql", "mysql"):
         return True
     if vendor == "sqlite":
         version = getattr(getattr(connection, "Database", None), "sqlite_version_info", (0,))
@@ -70,6 +74,9 @@ def update_rows(
     if postgres:
         _update_by_arrays(connection, meta, columns, instances, batch_size)
         return
+    if connection.vendor == "mysql":
+        _update_by_join(connection, meta, columns, instances, per_statement)
+        return
     with connection.cursor() as cursor:
         for start in range(0, len(instances), per_statement):
             batch = instances[start : start + per_statement]
@@ -84,6 +91,37 @@ def update_rows(
                 f"WHERE {table}.{qn(columns[0].column)} = v.{qn('c0')}"
             )
             cursor.execute(sql, params)
+
+
+def _update_by_join(
+    connection: Any,
+    meta: Any,
+    columns: list[Any],
+    instances: Sequence[models.Model],
+    per_statement: int,
+) -> None:
+    """MySQL/MariaDB: ``UPDATE t JOIN (SELECT ... UNION ALL SELECT ...) v``."""
+    qn = connection.ops.quote_name
+    table = qn(str(meta.db_table))
+    first = "SELECT " + ", ".join(f"%s AS {qn(f'c{i}')}" for i in range(len(columns)))
+    other = "SELECT " + ", ".join(["%s"] * len(columns))
+    assignments = ", ".join(
+        f"{table}.{qn(f.column)} = v.{qn(f'c{i}')}" for i, f in enumerate(columns) if i
+    )
+    with connection.cursor() as cursor:
+        for start in range(0, len(instances), per_statement):
+            batch = instances[start : start + per_statement]
+            params = [
+                field.get_db_prep_save(getattr(instance, field.attname), connection)
+                for instance in batch
+                for field in columns
+            ]
+            rows = " UNION ALL ".join([first] + [other] * (len(batch) - 1))
+            cursor.execute(
+                f"UPDATE {table} JOIN ({rows}) AS v "
+                f"ON {table}.{qn(columns[0].column)} = v.{qn('c0')} SET {assignments}",
+                params,
+            )
 
 
 def _update_by_arrays(
@@ -154,8 +192,8 @@ COPY_TYPES = frozenset(
 
 
 def can_copy(model: type[models.Model], alias: str) -> bool:
-    """Whether :func:`insert_rows` may use COPY for ``model`` on ``alias``."""
-    if connections[alias].vendor != "postgresql":
+    """Whether :func:`insert_rows` may write ``model``'s rows as plain values."""
+    if connections[alias].vendor not in ("postgresql", "mysql", "sqlite"):
         return False
     return all(f.get_internal_type() in COPY_TYPES for f in model._meta.concrete_fields)
 
@@ -166,8 +204,9 @@ def insert_rows(
     alias: str,
     batch_size: int | None = None,
 ) -> None:
-    """Insert new ``instances``: PostgreSQL's COPY when :func:`can_copy`,
-    else ``bulk_create``. With COPY the instances get no primary key back."""
+    """Insert new ``instances``: as plain values (:func:`copy_rows`) when
+    :func:`can_copy`, else ``bulk_create``. As plain values the instances get
+    no primary key back."""
     if not instances:
         return
     if not can_copy(model, alias) or any(i.pk is not None for i in instances):
@@ -176,13 +215,14 @@ def insert_rows(
     connection = connections[alias]
     fields = copy_fields(model)
     plain = [not _pre_saves(f) for f in fields]
+    ready = _READY if connection.vendor == "postgresql" else _READY_ANYWHERE
 
     def values(instance: models.Model) -> list[Any]:
         data = instance.__dict__
         row = []
         for field, simple in zip(fields, plain, strict=True):
             value = data.get(field.attname, _MISSING) if simple else _MISSING
-            if value is _MISSING or type(value) not in _READY:
+            if value is _MISSING or type(value) not in ready:
                 value = field.get_db_prep_save(field.pre_save(instance, True), connection)
             row.append(value)
         return row
@@ -196,7 +236,11 @@ def insert_rows(
 # Python types PostgreSQL's driver writes as they are: for these, a field's
 # get_db_prep_save() returns the value unchanged on PostgreSQL.
 _READY = frozenset({str, int, bool, float, Decimal, dt.date, dt.datetime, dt.time, type(None)})
+# Python types every backend's get_db_prep_save() returns unchanged.
+_READY_ANYWHERE = frozenset({str, int, type(None)})
 _MISSING = object()
+# Rows per multi-row INSERT (MySQL/MariaDB, SQLite).
+INSERT_BATCH = 1000
 
 
 def _pre_saves(field: Any) -> bool:
@@ -215,11 +259,34 @@ def can_copy_values(model: type[models.Model], alias: str) -> bool:
 
 
 def copy_rows(model: type[models.Model], rows: Iterable[list[Any]], alias: str) -> None:
-    """COPY ``rows`` (values of :func:`copy_fields`, ready for the driver)."""
+    """Write ``rows`` (values of :func:`copy_fields`) as new rows: with COPY on
+    PostgreSQL (values ready for psycopg), else with multi-row INSERTs (values
+    other than text and integers prepared by their field here)."""
     connection = connections[alias]
     qn = connection.ops.quote_name
-    columns = ", ".join(qn(f.column) for f in copy_fields(model))
-    sql = f"COPY {qn(str(model._meta.db_table))} ({columns}) FROM STDIN"
+    fields = copy_fields(model)
+    columns = ", ".join(qn(f.column) for f in fields)
+    table = qn(str(model._meta.db_table))
+    if connection.vendor != "postgresql":
+        sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"
+
+        def prepared(row: list[Any]) -> list[Any]:
+            return [
+                v if type(v) in _READY_ANYWHERE else f.get_db_prep_save(v, connection)
+                for f, v in zip(fields, row, strict=True)
+            ]
+
+        with connection.cursor() as cursor:
+            batch: list[list[Any]] = []
+            for row in rows:
+                batch.append(prepared(row))
+                if len(batch) == INSERT_BATCH:
+                    cursor.executemany(sql, batch)
+                    batch = []
+            if batch:
+                cursor.executemany(sql, batch)
+        return
+    sql = f"COPY {table} ({columns}) FROM STDIN"
     with (
         connection.cursor() as cursor,
         connection.wrap_database_errors,
