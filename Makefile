@@ -78,7 +78,7 @@ schema: venv
 		--urlconf tests.api_urls --validate --fail-on-warn --file tests/schema/openapi.yaml
 
 # The benchmark (bench/run.py): this package against django-import-export-extensions
-# (own venv bench/.venv-ext), django-import-export and a raw loop. Options go in
+# (own venv bench/.venv-ext), django-import-export, a raw loop and a raw COPY. Options go in
 # BENCH_ARGS, e.g. BENCH_ARGS='--sizes 100k --database postgres://postgres@127.0.0.1/bench_books'
 # (see docs/performance.md; `python -m bench.run --help` lists them all).
 BENCH_ARGS ?=

@@ -10,7 +10,14 @@ same database and prints rows/s, peak RSS and how this package compares:
   ``bench/.venv-ext``, created on first use), the same flow;
 - ``die``: plain django-import-export ``resource.import_data`` / ``export``;
 - ``raw``: a hand-written loop (csv.reader + bulk_create/bulk_update; values_list
-  + csv.writer or openpyxl write-only).
+  + csv.writer or openpyxl write-only);
+- ``copy``: new rows only, PostgreSQL only: csv.reader + psycopg's
+  ``cursor.copy`` (``COPY books_book FROM STDIN``).
+
+``jobs``, ``ext`` and ``die`` run once per resource of ``--resources``:
+``example`` (the example's BookResource), ``default`` (the same resource with
+django-import-export's default options) and ``rowhook`` (``default`` plus a
+``before_import_row`` hook, so row by row); see ``bench/resources.py``.
 
 A contender that would run past ``--budget`` seconds at a size runs on the
 ``--fallback`` file instead and its rows/s is compared (marked ``*``).
@@ -32,14 +39,22 @@ from bench.datafiles import data_file
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 EXT_VENV = BENCH_DIR / ".venv-ext"
-CONTENDERS = ("jobs", "ext", "die", "raw")
+CONTENDERS = ("jobs", "ext", "die", "raw", "copy")
 LABELS = {
     "jobs": "drf-import-export-jobs",
     "ext": "import-export-extensions 1.11.0",
     "die": "django-import-export",
     "raw": "raw loop",
+    "copy": "raw COPY",
 }
+# Short column titles of the table.
+COLUMNS = {"jobs": "jobs", "ext": "ext", "die": "die", "raw": "raw", "copy": "COPY"}
 SCENARIOS = ("import_new", "import_update", "export_csv", "export_xlsx")
+RESOURCES = ("example", "default", "rowhook")
+# The contenders that run a django-import-export resource (once per resource).
+RESOURCE_CONTENDERS = ("jobs", "ext", "die")
+# The scenarios the copy contender has (COPY only appends rows).
+COPY_SCENARIOS = ("import_new",)
 
 
 def parse_size(text: str) -> int:
@@ -68,11 +83,16 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--database",
         default="sqlite",
-        help="'sqlite' (bench/var/bench.sqlite3), a sqlite:///PATH or a postgres:// URL of a "
-        "scratch database; the database is dropped and created anew",
+        help="'sqlite' (bench/var/bench.sqlite3), a sqlite:///PATH, a postgres:// or a "
+        "mysql:// URL of a scratch database; the database is dropped and created anew",
     )
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
     parser.add_argument("--contenders", default=",".join(CONTENDERS))
+    parser.add_argument(
+        "--resources",
+        default=",".join(RESOURCES),
+        help="resources the jobs, ext and die contenders run: example,default,rowhook",
+    )
     parser.add_argument("--import-format", default="csv", choices=("csv", "xlsx"))
     parser.add_argument("--budget", type=float, default=600, help="seconds per run (default 600)")
     parser.add_argument("--fallback", default="10k", help="size run by over-budget contenders")
@@ -91,16 +111,31 @@ class Bench:
         self.fallback = parse_size(args.fallback)
         self.scenarios = [s for s in args.scenarios.split(",") if s]
         self.contenders = [c for c in args.contenders.split(",") if c]
-        unknown = set(self.scenarios) - set(SCENARIOS) | set(self.contenders) - set(CONTENDERS)
+        self.resources = [r for r in args.resources.split(",") if r]
+        unknown = (
+            set(self.scenarios) - set(SCENARIOS)
+            | set(self.contenders) - set(CONTENDERS)
+            | set(self.resources) - set(RESOURCES)
+        )
         if unknown:
-            raise SystemExit(f"unknown scenario/contender: {', '.join(sorted(unknown))}")
+            raise SystemExit(f"unknown scenario/contender/resource: {', '.join(sorted(unknown))}")
+        if not self.resources:
+            raise SystemExit("--resources: name at least one of " + ",".join(RESOURCES))
         self.data_dir = Path(args.data_dir)
         self.var = BENCH_DIR / "var"
         self.var.mkdir(exist_ok=True)
         self.database_url = self._database_url(args.database)
         self.results: list[dict[str, Any]] = []
-        self.rates: dict[tuple[str, str], float] = {}
-        self.measured: dict[tuple[str, str, int], dict[str, Any]] = {}
+        self.notes: list[str] = []
+        if "copy" in self.contenders and not self.database_url.startswith("postgres"):
+            self.contenders.remove("copy")
+            self.notes.append(
+                f"{LABELS['copy']}: skipped, COPY ... FROM STDIN needs PostgreSQL "
+                f"(this run: {self.vendor()})."
+            )
+        # (contender, resource, scenario) -> rows/s; resource "" for raw and copy.
+        self.rates: dict[tuple[str, str, str], float] = {}
+        self.measured: dict[tuple[str, str, str, int], dict[str, Any]] = {}
         # What the books table holds: ("update", size) after an export setup.
         self.state: tuple[str, int] | None = None
 
@@ -109,9 +144,18 @@ class Bench:
     def _database_url(self, database: str) -> str:
         if database == "sqlite":
             return f"sqlite:///{self.var / 'bench.sqlite3'}"
-        if not database.startswith(("sqlite:///", "postgres://", "postgresql://")):
-            raise SystemExit("--database: expected sqlite, sqlite:///PATH or postgres://...")
+        if not database.startswith(("sqlite:///", "postgres://", "postgresql://", "mysql://")):
+            raise SystemExit(
+                "--database: expected sqlite, sqlite:///PATH, postgres://... or mysql://..."
+            )
         return database
+
+    def vendor(self) -> str:
+        if self.database_url.startswith("sqlite"):
+            return "SQLite"
+        if self.database_url.startswith("mysql"):
+            return "MySQL/MariaDB"
+        return "PostgreSQL"
 
     def python(self, contender: str) -> str:
         return str(EXT_VENV / "bin" / "python") if contender == "ext" else sys.executable
@@ -136,9 +180,44 @@ class Bench:
         subprocess.run([*pip, "-r", str(BENCH_DIR / "requirements-ext.txt")], check=True)
         (EXT_VENV / ".installed").touch()
 
+    def ensure_mysqlclient(self) -> None:
+        """MySQL runs need mysqlclient in this venv and, for ext, in its venv."""
+        try:
+            import MySQLdb  # noqa: F401
+        except ImportError:
+            raise SystemExit(
+                "--database mysql://: install mysqlclient first: "
+                ".venv/bin/uv pip install --python .venv/bin/python mysqlclient"
+            ) from None
+        if "ext" not in self.contenders:
+            return
+        python = str(EXT_VENV / "bin" / "python")
+        if subprocess.run([python, "-c", "import MySQLdb"], capture_output=True).returncode:
+            print("Installing mysqlclient into bench/.venv-ext...", flush=True)
+            subprocess.run([python, "-m", "pip", "install", "--quiet", "mysqlclient"], check=True)
+
     def create_database(self) -> None:
         if self.database_url.startswith("sqlite"):
             Path(self.database_url.removeprefix("sqlite:///")).unlink(missing_ok=True)
+        elif self.database_url.startswith("mysql"):
+            from urllib.parse import unquote, urlsplit
+
+            import MySQLdb
+
+            url = urlsplit(self.database_url)
+            name = url.path.lstrip("/")
+            conn = MySQLdb.connect(
+                host=url.hostname or "127.0.0.1",
+                port=url.port or 3306,
+                user=unquote(url.username or "root"),
+                password=unquote(url.password or ""),
+            )
+            try:
+                cursor = conn.cursor()
+                cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
+                cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+            finally:
+                conn.close()
         else:
             import psycopg
             from psycopg import sql
@@ -175,14 +254,14 @@ class Bench:
     def file(self, size: int, kind: str, file_format: str | None = None) -> Path:
         return data_file(self.data_dir, size, kind, file_format or self.args.import_format)
 
-    def effective_size(self, contender: str, scenario: str, size: int) -> int:
+    def effective_size(self, contender: str, resource: str, scenario: str, size: int) -> int:
         """``size``, or the fallback size when the run would exceed the budget."""
         if size <= self.fallback:
             return size
-        rate = self.rates.get((contender, scenario))
+        rate = self.rates.get((contender, resource, scenario))
         if rate is None:
-            self.measure(contender, scenario, self.fallback)
-            rate = self.rates[(contender, scenario)]
+            self.measure(contender, resource, scenario, self.fallback)
+            rate = self.rates[(contender, resource, scenario)]
         return size if size / rate <= self.args.budget else self.fallback
 
     def setup(self, scenario: str, size: int) -> None:
@@ -197,8 +276,8 @@ class Bench:
             self.step("raw", "load", str(self.file(size, "update", "csv")))
         self.state = state
 
-    def measure(self, contender: str, scenario: str, size: int) -> dict[str, Any]:
-        key = (contender, scenario, size)
+    def measure(self, contender: str, resource: str, scenario: str, size: int) -> dict[str, Any]:
+        key = (contender, resource, scenario, size)
         if key in self.measured:
             return self.measured[key]
         self.setup(scenario, size)
@@ -206,8 +285,9 @@ class Bench:
         if scenario.startswith("import"):
             kind = "new" if scenario == "import_new" else "update"
             file = str(self.file(size, kind))
-        print(f"  {scenario:<13} {LABELS[contender]:<32} {human(size):>5} ...", end="", flush=True)
-        result = self.step(contender, "run", contender, scenario, file)
+        label = f"{LABELS[contender]} ({resource})" if resource else LABELS[contender]
+        print(f"  {scenario:<13} {label:<42} {human(size):>5} ...", end="", flush=True)
+        result = self.step(contender, "run", contender, scenario, resource or "-", file)
         result["rate"] = result["rows"] / result["seconds"] if result["seconds"] else 0.0
         if file:
             self.state = None
@@ -216,26 +296,41 @@ class Bench:
                 raise RuntimeError(f"{contender} {scenario} left a wrong table: {verdict}")
         print(f" {result['seconds']:8.1f} s {result['rate']:>10,.0f} rows/s", flush=True)
         self.measured[key] = result
-        self.rates[(contender, scenario)] = result["rate"]
+        self.rates[(contender, resource, scenario)] = result["rate"]
         return result
+
+    def runs(self, scenario: str) -> list[tuple[str, str]]:
+        """(contender, resource) pairs of a scenario; resource "" for raw and copy."""
+        pairs = []
+        for contender in self.contenders:
+            if contender in RESOURCE_CONTENDERS:
+                pairs += [(contender, resource) for resource in self.resources]
+            elif contender != "copy" or scenario in COPY_SCENARIOS:
+                pairs.append((contender, ""))
+        return pairs
 
     def run(self) -> None:
         started = time.monotonic()
         if "ext" in self.contenders:
             self.ensure_ext_venv()
+        if self.database_url.startswith("mysql"):
+            self.ensure_mysqlclient()
         print(f"Database: {self.describe_database()}", flush=True)
+        for note in self.notes:
+            print(note, flush=True)
         self.create_database()
         for size in self.sizes:
             print(f"{human(size)} rows", flush=True)
             for scenario in self.scenarios:
-                for contender in self.contenders:
-                    used = self.effective_size(contender, scenario, size)
-                    result = self.measure(contender, scenario, used)
+                for contender, resource in self.runs(scenario):
+                    used = self.effective_size(contender, resource, scenario, size)
+                    result = self.measure(contender, resource, scenario, used)
                     self.results.append(
                         {
                             "size": size,
                             "scenario": scenario,
                             "contender": contender,
+                            "resource": resource or None,
                             "ran_size": used,
                             **result,
                         }
@@ -251,48 +346,107 @@ class Bench:
         print(f"\nTotal time: {time.monotonic() - started:.0f} s")
         if self.args.json:
             Path(self.args.json).write_text(
-                json.dumps({"results": self.results, "api": api}, indent=2)
+                json.dumps(
+                    {
+                        "results": self.results,
+                        "table": self.rows(),
+                        "notes": self.notes,
+                        "api": api,
+                    },
+                    indent=2,
+                )
             )
 
     def describe_database(self) -> str:
         if self.database_url.startswith("sqlite"):
             return "SQLite " + self.database_url.removeprefix("sqlite:///")
-        return "PostgreSQL " + self.database_url.rsplit("@", 1)[-1]
+        return f"{self.vendor()} {self.database_url.rsplit('@', 1)[-1]}"
 
     # -- output ---------------------------------------------------------------
 
+    def rows(self) -> list[dict[str, Any]]:
+        """One entry per size, scenario and resource: every contender's result
+        (raw and copy, which run no resource, repeated on each) and this
+        package's rows/s divided by each other contender's."""
+        entries = []
+        for size in self.sizes:
+            for scenario in self.scenarios:
+                done = [r for r in self.results if r["size"] == size and r["scenario"] == scenario]
+                for resource in self.resources:
+                    runs = {r["contender"]: r for r in done if r["resource"] in (resource, None)}
+                    ours = runs.get("jobs")
+                    ratios = {
+                        contender: ours["rate"] / r["rate"]
+                        for contender, r in runs.items()
+                        if ours and contender != "jobs" and r["rate"]
+                    }
+                    entries.append(
+                        {
+                            "size": size,
+                            "scenario": scenario,
+                            "resource": resource,
+                            "engine": ours.get("engine") if ours else None,
+                            "runs": runs,
+                            "jobs_vs": ratios,
+                        }
+                    )
+        return entries
+
     def table(self, api: dict[str, Any] | None, api_rows: int) -> str:
-        head = "| rows | scenario | contender | ran on | rows/s | peak RSS MB | jobs ÷ this |"
+        contenders = self.contenders
+        others = [c for c in contenders if c != "jobs"] if "jobs" in contenders else []
+        titles = [
+            "rows",
+            "scenario",
+            "resource",
+            *(["engine"] if "jobs" in contenders else []),
+            *(f"{COLUMNS[c]} rows/s" for c in contenders),
+            *(f"jobs ÷ {COLUMNS[c]}" for c in others),
+            "peak RSS MB " + " / ".join(COLUMNS[c] for c in contenders),
+        ]
+        aligns = ["---:", "---", "---", *(["---"] if "jobs" in contenders else [])]
+        aligns += ["---:"] * (len(titles) - len(aligns))
         lines = [
             f"Database: {self.describe_database()}, import files: {self.args.import_format}",
             "",
-            head,
-            "|---:|---|---|---:|---:|---:|---:|",
+            "| " + " | ".join(titles) + " |",
+            "|" + "|".join(aligns) + "|",
         ]
         footnote = False
-        for size in self.sizes:
-            for scenario in self.scenarios:
-                rows = [r for r in self.results if r["size"] == size and r["scenario"] == scenario]
-                ours = next((r for r in rows if r["contender"] == "jobs"), None)
-                for r in rows:
-                    ran = human(r["ran_size"])
-                    if r["ran_size"] != size:
-                        ran += "*"
-                        footnote = True
-                    ratio = (
-                        ratio_text(ours["rate"] / r["rate"])
-                        if ours and r["contender"] != "jobs" and r["rate"]
-                        else ""
-                    )
-                    lines.append(
-                        f"| {human(size)} | {scenario} | {LABELS[r['contender']]} | {ran} "
-                        f"| {r['rate']:,.0f} | {r['peak_rss_mb']:.0f} | {ratio} |"
-                    )
+        for entry in self.rows():
+            size, runs = entry["size"], entry["runs"]
+            rates, memory = [], []
+            for contender in contenders:
+                r = runs.get(contender)
+                if r is None:
+                    rates.append("")
+                    memory.append("-")
+                    continue
+                cell = f"{r['rate']:,.0f}"
+                if r["ran_size"] != size:
+                    cell += f" ({human(r['ran_size'])}*)"
+                    footnote = True
+                rates.append(cell)
+                memory.append(f"{r['peak_rss_mb']:.0f}")
+            ratios = [
+                ratio_text(entry["jobs_vs"][c]) if c in entry["jobs_vs"] else "" for c in others
+            ]
+            cells = [
+                human(size),
+                entry["scenario"],
+                entry["resource"],
+                *([entry["engine"] or ""] if "jobs" in contenders else []),
+                *rates,
+                *ratios,
+                " / ".join(memory),
+            ]
+            lines.append("| " + " | ".join(cells) + " |")
         if footnote:
             lines.append(
                 f"\n\\* would run past ~{self.args.budget / 60:.0f} min at this size: ran on "
                 f"the {human(self.fallback)} file instead; its rows/s is compared."
             )
+        lines += [f"\n{note}" for note in self.notes]
         if api:
             lines.append(
                 f"\nREST requests of a finished {human(api_rows)}-row import job (median server "

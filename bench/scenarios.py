@@ -7,8 +7,10 @@ resident memory reported is that of the step alone (plus Django itself).
 Steps:
   prepare                      authors exist, books and jobs rows deleted, tables settled
   load FILE                    load books from FILE with the raw loop, tables settled (setup)
-  run CONTENDER SCENARIO FILE  time one contender on one scenario (imports: and
-                               check the books table afterwards, untimed)
+  run CONTENDER SCENARIO RESOURCE FILE
+                               time one contender on one scenario with one of
+                               RESOURCES (imports: and check the books table
+                               afterwards, untimed)
   api ROWS                     time the REST detail/list of a ROWS-row job
 """
 
@@ -36,12 +38,27 @@ django.setup()
 from books.models import Author, Book  # noqa: E402
 from django.core.files import File  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
+from django.utils.module_loading import import_string  # noqa: E402
 
 from bench.datafiles import AUTHORS, HEADERS  # noqa: E402
 
 BOOK_RESOURCE = "books.resources.BookResource"
-EXT_BOOK_RESOURCE = "bench.ext_resources.ExtBookResource"
+# The resources a contender runs, by name: the example's BookResource, the
+# same resource with django-import-export's default options, and that one with
+# a per-row hook (bench/resources.py; bench/ext_resources.py for the extensions).
+RESOURCES = {
+    "example": BOOK_RESOURCE,
+    "default": "bench.resources.DefaultBookResource",
+    "rowhook": "bench.resources.RowHookBookResource",
+}
+EXT_RESOURCES = {
+    "example": "bench.ext_resources.ExtBookResource",
+    "default": "bench.ext_resources.ExtDefaultBookResource",
+    "rowhook": "bench.ext_resources.ExtRowHookBookResource",
+}
 BATCH = 1000
+# What a timed step learnt besides its row count (e.g. the engine a job ran on).
+DETAILS: dict[str, Any] = {}
 
 
 def peak_rss_mb() -> float:
@@ -94,7 +111,7 @@ def convert(row: list[str], author_ids: dict[str, int]) -> dict[str, Any]:
     }
 
 
-def raw_import(path: Path) -> int:
+def raw_import(path: Path, resource: str = "") -> int:
     """csv.reader, conversion by hand, bulk_create or bulk_update per chunk."""
     author_ids = dict(Author.objects.values_list("name", "id"))
     count = 0
@@ -120,7 +137,7 @@ def raw_import(path: Path) -> int:
     return count
 
 
-def raw_export(path: Path, file_format: str) -> int:
+def raw_export(path: Path, file_format: str, resource: str = "") -> int:
     rows = Book.objects.values_list(
         "isbn", "title", "author__name", "price", "published", "pages", "in_stock", "description"
     ).iterator(chunk_size=2000)
@@ -145,6 +162,31 @@ def raw_export(path: Path, file_format: str) -> int:
     return count
 
 
+def copy_import(path: Path, resource: str = "") -> int:
+    """PostgreSQL only: csv.reader, authors turned into ids from a dict (as the
+    raw loop does), every other cell sent as read through psycopg's
+    ``cursor.copy`` (``COPY ... FROM STDIN``) in one transaction."""
+    if connection.vendor != "postgresql":
+        raise RuntimeError("the copy contender needs PostgreSQL")
+    author_ids = dict(Author.objects.values_list("name", "id"))
+    columns = ", ".join(
+        connection.ops.quote_name(Book._meta.get_field(name).column) for name in HEADERS
+    )
+    table = connection.ops.quote_name(Book._meta.db_table)
+    count = 0
+    statement = f"COPY {table} ({columns}) FROM STDIN"
+    with (
+        transaction.atomic(),
+        connection.cursor() as cursor,
+        cursor.cursor.copy(statement) as copy,
+    ):
+        for row in raw_rows(path):
+            row[2] = author_ids[row[2]]
+            copy.write_row(row)
+            count += 1
+    return count
+
+
 # -- plain django-import-export -------------------------------------------------
 
 
@@ -157,19 +199,16 @@ def load_dataset(path: Path) -> Any:
         return file_format.create_dataset(fh.read())
 
 
-def die_import(path: Path) -> int:
-    from books.resources import BookResource
-
-    result = BookResource().import_data(load_dataset(path), dry_run=False, use_transactions=True)
+def die_import(path: Path, resource: str) -> int:
+    resource_class = import_string(RESOURCES[resource])
+    result = resource_class().import_data(load_dataset(path), dry_run=False, use_transactions=True)
     if result.has_errors() or result.has_validation_errors():
         raise RuntimeError("django-import-export reported errors")
     return result.total_rows
 
 
-def die_export(path: Path, file_format: str) -> int:
-    from books.resources import BookResource
-
-    dataset = BookResource().export(Book.objects.all())
+def die_export(path: Path, file_format: str, resource: str) -> int:
+    dataset = import_string(RESOURCES[resource])().export(Book.objects.all())
     data = dataset.export(file_format)
     path.write_bytes(data.encode() if isinstance(data, str) else data)
     return len(dataset)
@@ -184,11 +223,11 @@ def _no_dispatch() -> None:
     dispatch.send_job_task = lambda *args, **kwargs: None  # type: ignore[assignment]
 
 
-def jobs_import(path: Path) -> int:
+def jobs_import(path: Path, resource: str) -> int:
     from drf_import_export_jobs.models import ImportJob
 
     _no_dispatch()
-    job = ImportJob(resource_path=BOOK_RESOURCE, file_format_name=path.suffix[1:])
+    job = ImportJob(resource_path=RESOURCES[resource], file_format_name=path.suffix[1:])
     with path.open("rb") as fh:
         job.data_file.save(path.name, File(fh), save=False)
     job.save()
@@ -201,14 +240,15 @@ def jobs_import(path: Path) -> int:
     job.refresh_from_db()
     if job.status != "imported":
         raise RuntimeError(f"import ended in {job.status}: {job.error_message}")
+    DETAILS["engine"] = job.import_result.get("engine")
     return int(job.import_result["rows"])
 
 
-def jobs_export(path: Path, file_format: str) -> int:
+def jobs_export(path: Path, file_format: str, resource: str) -> int:
     from drf_import_export_jobs.models import ExportJob
 
     _no_dispatch()
-    job = ExportJob(resource_path=BOOK_RESOURCE, file_format_name=file_format)
+    job = ExportJob(resource_path=RESOURCES[resource], file_format_name=file_format)
     job.save()
     job.export_data()
     job.refresh_from_db()
@@ -228,11 +268,11 @@ def _ext_no_tasks() -> None:
     ExportJob._start_export_data_task = lambda self: None
 
 
-def ext_import(path: Path) -> int:
+def ext_import(path: Path, resource: str) -> int:
     from import_export_extensions.models import ImportJob
 
     _ext_no_tasks()
-    job = ImportJob(resource_path=EXT_BOOK_RESOURCE, resource_kwargs={})
+    job = ImportJob(resource_path=EXT_RESOURCES[resource], resource_kwargs={})
     with path.open("rb") as fh:
         job.data_file.save(path.name, File(fh), save=False)
     job.save()
@@ -246,13 +286,13 @@ def ext_import(path: Path) -> int:
     return int(job.result.total_rows)
 
 
-def ext_export(path: Path, file_format: str) -> int:
+def ext_export(path: Path, file_format: str, resource: str) -> int:
     from import_export_extensions.models import ExportJob
 
     _ext_no_tasks()
     fmt = {"csv": "CSV", "xlsx": "XLSX"}[file_format]
     job = ExportJob(
-        resource_path=EXT_BOOK_RESOURCE,
+        resource_path=EXT_RESOURCES[resource],
         file_format_path=f"import_export.formats.base_formats.{fmt}",
         resource_kwargs={},
     )
@@ -263,13 +303,14 @@ def ext_export(path: Path, file_format: str) -> int:
     return Book.objects.count()
 
 
-IMPORTERS: dict[str, Callable[[Path], int]] = {
+IMPORTERS: dict[str, Callable[[Path, str], int]] = {
     "raw": raw_import,
+    "copy": copy_import,
     "die": die_import,
     "jobs": jobs_import,
     "ext": ext_import,
 }
-EXPORTERS: dict[str, Callable[[Path, str], int]] = {
+EXPORTERS: dict[str, Callable[[Path, str, str], int]] = {
     "raw": raw_export,
     "die": die_export,
     "jobs": jobs_export,
@@ -277,17 +318,17 @@ EXPORTERS: dict[str, Callable[[Path, str], int]] = {
 }
 
 
-def run(contender: str, scenario: str, file: str) -> dict[str, Any]:
+def run(contender: str, scenario: str, resource: str, file: str) -> dict[str, Any]:
     """Time one scenario; imports then check the books table (untimed)."""
     started = time.perf_counter()
     if scenario.startswith("import"):
-        rows = IMPORTERS[contender](Path(file))
+        rows = IMPORTERS[contender](Path(file), resource)
     else:
         file_format = scenario.split("_", 1)[1]
         with tempfile.TemporaryDirectory() as tmp:
-            rows = EXPORTERS[contender](Path(tmp) / f"out.{file_format}", file_format)
+            rows = EXPORTERS[contender](Path(tmp) / f"out.{file_format}", file_format, resource)
     seconds = time.perf_counter() - started
-    out = {"rows": rows, "seconds": seconds, "peak_rss_mb": peak_rss_mb()}
+    out = {"rows": rows, "seconds": seconds, "peak_rss_mb": peak_rss_mb(), **DETAILS}
     if scenario.startswith("import"):
         out["check"] = check(file, "new" if scenario == "import_new" else "update")
     return out
@@ -320,11 +361,15 @@ def settle() -> None:
     """Leave the tables as every contender finds them: on PostgreSQL the
     first scan after a bulk load rewrites every page (hint bits), a cost that
     would otherwise fall on whichever contender runs first; VACUUM ANALYZE
-    pays it here, untimed, along with fresh planner statistics."""
-    tables = [connection.ops.quote_name(m._meta.db_table) for m in (Author, Book)]
+    pays it here, untimed, along with fresh planner statistics (ANALYZE TABLE
+    on MySQL/MariaDB, ANALYZE on SQLite)."""
+    tables = ", ".join(connection.ops.quote_name(m._meta.db_table) for m in (Author, Book))
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(f"VACUUM ANALYZE {', '.join(tables)}")
+            cursor.execute(f"VACUUM ANALYZE {tables}")
+        elif connection.vendor == "mysql":
+            cursor.execute(f"ANALYZE TABLE {tables}")
+            cursor.fetchall()
         else:
             cursor.execute("ANALYZE")
 

@@ -1,5 +1,6 @@
-"""The benchmark harness still runs (at a toy size: two scenarios, without the
-extensions contender, on its own SQLite file). This checks that it works, not its speed."""
+"""The benchmark harness still runs (at a toy size: two scenarios, two of the
+resources, without the extensions contender, on its own SQLite file). This
+checks that it works, not its speed."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from bench.run import Bench, arguments
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,7 +33,9 @@ def test_bench_runs_every_scenario_at_a_toy_size(tmp_path: Path) -> None:
             "--scenarios",
             "import_update,export_csv",
             "--contenders",
-            "jobs,raw",
+            "jobs,raw,copy",
+            "--resources",
+            "example,rowhook",
             "--database",
             f"sqlite:///{tmp_path / 'bench.sqlite3'}",
             "--data-dir",
@@ -47,15 +52,45 @@ def test_bench_runs_every_scenario_at_a_toy_size(tmp_path: Path) -> None:
         timeout=600,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "| 200 | import_update | drf-import-export-jobs | 200 |" in proc.stdout
+    assert (
+        "| rows | scenario | resource | engine | jobs rows/s | raw rows/s | jobs ÷ raw "
+        "| peak RSS MB jobs / raw |" in proc.stdout
+    )
+    assert "| 200 | import_update | example | bulk |" in proc.stdout
+    assert "| 200 | import_update | rowhook | rows |" in proc.stdout
+    assert "raw COPY: skipped, COPY ... FROM STDIN needs PostgreSQL" in proc.stdout
     assert "REST requests of a finished 1k-row import job" in proc.stdout
     data = json.loads(results.read_text())
-    runs = {(r["scenario"], r["contender"]): r for r in data["results"]}
+    runs = {(r["scenario"], r["contender"], r["resource"]): r for r in data["results"]}
     assert set(runs) == {
-        (scenario, contender)
+        (scenario, contender, resource)
         for scenario in ("import_update", "export_csv")
-        for contender in ("jobs", "raw")
+        for contender, resource in (("jobs", "example"), ("jobs", "rowhook"), ("raw", None))
     }
     assert all(r["rows"] == 200 and r["peak_rss_mb"] > 0 for r in runs.values())
-    assert data["api"]["detail_ms"] > 0
+    assert runs[("import_update", "jobs", "example")]["engine"] == "bulk"
+    assert runs[("import_update", "jobs", "rowhook")]["engine"] == "rows"
+    table = {(e["scenario"], e["resource"]): e for e in data["table"]}
+    assert set(table) == {
+        (scenario, resource)
+        for scenario in ("import_update", "export_csv")
+        for resource in ("example", "rowhook")
+    }
+    assert all(set(e["jobs_vs"]) == {"raw"} for e in table.values())
+    assert data["notes"] and data["api"]["detail_ms"] > 0
     assert (tmp_path / "data" / "books-new-200.csv").read_text().count("\n") == 201
+
+
+def test_bench_options_are_checked_before_anything_runs() -> None:
+    with pytest.raises(SystemExit, match="unknown scenario/contender/resource: nope"):
+        Bench(arguments(["--resources", "default,nope"]))
+    with pytest.raises(SystemExit, match="mysql://"):
+        Bench(arguments(["--database", "oracle://db/books"]))
+    bench = Bench(
+        arguments(["--database", "mysql://root@127.0.0.1/scratch", "--contenders", "jobs,copy"])
+    )
+    assert bench.contenders == ["jobs"]
+    assert bench.notes == [
+        "raw COPY: skipped, COPY ... FROM STDIN needs PostgreSQL (this run: MySQL/MariaDB)."
+    ]
+    assert bench.resources == ["example", "default", "rowhook"]
