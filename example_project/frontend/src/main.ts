@@ -73,7 +73,7 @@ function explain(response: Response | undefined, error: unknown, conflict: strin
     return "You are signed out: sign in again.";
   }
   if (response.status === 409 && error && typeof error === "object" && "status" in error) {
-    return `${conflict}: it is ${label(String(error.status))} now.`;
+    return `${conflict}: meanwhile the job became “${label(String(error.status))}”.`;
   }
   return messages(error);
 }
@@ -146,9 +146,12 @@ function showImport(job: BookImportJob): void {
   showProgress($<HTMLProgressElement>("import-progress"), job.progress.percent);
   show("import-progress", !["parse_error", "cancelled", "input_error"].includes(status));
 
+  // totals is null until a dry run has counted rows. (The schema says so with
+  // a nullable oneOf, which the SDK's type leaves out.)
+  const totals: ImportJobTotals | null = job.totals;
   const reviewed = ["parsed", "input_error", "import_confirmed", "importing", "imported"];
-  show("import-totals", reviewed.includes(status));
-  $("import-totals").querySelector("tbody")!.innerHTML = totalsRows(job.totals);
+  show("import-totals", totals !== null && reviewed.includes(status));
+  $("import-totals").querySelector("tbody")!.innerHTML = totals ? totalsRows(totals) : "";
 
   show("import-errors", job.errors.length > 0);
   $("import-errors").querySelector("tbody")!.innerHTML = job.errors
