@@ -70,7 +70,8 @@ function explain(response: Response | undefined, error: unknown, conflict: strin
   if (response.status === 401) {
     signOut();
     render();
-    return "You are signed out: sign in again.";
+    $("signin-message").textContent = "You were signed out: sign in again.";
+    return "";
   }
   if (response.status === 409 && error && typeof error === "object" && "status" in error) {
     return `${conflict}: meanwhile the job became “${label(String(error.status))}”.`;
