@@ -290,15 +290,6 @@ def test_signing_in_with_a_wrong_password_says_so(page):
     assert page.locator("#import").is_hidden()
 
 
-def test_a_token_no_longer_valid_signs_the_page_out(signed_in):
-    tab = signed_in
-    tab.evaluate("sessionStorage.setItem('books-app-token', 'deleted-token')")
-    upload(tab, SAMPLES / "more-books.csv")
-    tab.wait_for_selector("#signin", state="visible")
-    assert tab.inner_text("#signin-message") == "You were signed out: sign in again."
-    assert tab.locator("#import").is_hidden()
-
-
 def test_import_review_confirm_then_a_filtered_export_and_its_download(signed_in):
     tab = signed_in
     upload(tab, SAMPLES / "more-books.csv")
