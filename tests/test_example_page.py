@@ -290,6 +290,23 @@ def test_signing_in_with_a_wrong_password_says_so(page):
     assert page.locator("#import").is_hidden()
 
 
+def test_a_401_signs_the_page_out_and_says_so(signed_in):
+    """The token was deleted. (The example's real 401 carries
+    ``WWW-Authenticate: Basic``, on which Chromium waits for its login
+    dialog: the answer is given here without it, as the API gives it when
+    ``TokenAuthentication`` comes first.)"""
+    tab = signed_in
+    tab.route(
+        "**/api/books/imports/",
+        lambda route: route.fulfill(status=401, json={"detail": "Invalid token."}),
+    )
+    upload(tab, SAMPLES / "more-books.csv")
+    tab.wait_for_selector("#signin", state="visible")
+    assert tab.inner_text("#signin-message") == "You were signed out: sign in again."
+    assert tab.locator("#import").is_hidden()
+    assert tab.evaluate("sessionStorage.getItem('books-app-token')") is None
+
+
 def test_import_review_confirm_then_a_filtered_export_and_its_download(signed_in):
     tab = signed_in
     upload(tab, SAMPLES / "more-books.csv")
