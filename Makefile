@@ -5,6 +5,8 @@
 #             (-m "not integration and not slow"; under 30 s)
 # make lint   ruff check, ruff format --check, mypy --strict
 # make docs   build the documentation site into site/ (docs-serve: live preview)
+# make frontend  rebuild the example project's page at /app/ (Node.js; the
+#             built files are committed, so make demo needs no Node.js)
 # make bench  the speed and memory benchmark (docs/performance.md)
 
 PYTHON ?= $(shell scripts/find-python 3.12)
@@ -13,7 +15,7 @@ PYTEST_ARGS ?=
 # Extra requirements pinned into the venv, e.g. EXTRA_REQUIREMENTS='Django>=5.2,<6'
 EXTRA_REQUIREMENTS ?=
 
-.PHONY: venv demo test test-fast lint format clean schema loadtest docs docs-js docs-serve bench
+.PHONY: venv demo test test-fast lint format clean schema loadtest docs docs-js docs-serve bench frontend
 
 $(VENV)/.installed: pyproject.toml scripts/bootstrap-venv
 	EXTRA_REQUIREMENTS='$(EXTRA_REQUIREMENTS)' scripts/bootstrap-venv $(VENV) $(PYTHON)
@@ -23,6 +25,13 @@ venv: $(VENV)/.installed
 
 demo: venv
 	VENV=$(VENV) example_project/run-demo
+
+# The example project's page at /app/ (example_project/frontend/build): npm ci
+# from its lockfile, the SDK generated from the project's OpenAPI schema, tsc,
+# esbuild. Writes example_project/books/static/books/app/, which is committed:
+# run it after changing the page or the API, and commit the result.
+frontend: venv
+	VENV=$(VENV) example_project/frontend/build
 
 # pytest exits 5 when it collects no test: reported, not treated as a failure.
 test: venv
@@ -64,7 +73,7 @@ docs-serve: venv docs-js
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs serve --strict --dev-addr 127.0.0.1:8001
 
 clean:
-	rm -rf $(VENV) example_project/var bench/var bench/.venv-ext .pytest_cache .ruff_cache site build
+	rm -rf $(VENV) example_project/var example_project/frontend/var example_project/frontend/src/client bench/var bench/.venv-ext .pytest_cache .ruff_cache site build
 
 # A bounded load test on loopback: 50 clients against the example project with
 # 2 Celery workers on PostgreSQL + Redis (see scripts/loadtest).

@@ -92,6 +92,8 @@ HEAVY_FIXTURES = {
     "api_server",
     "node_modules",
     "ts_client",
+    "example_site",
+    "browser",
     "subprocess",
 }
 

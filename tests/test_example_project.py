@@ -55,6 +55,13 @@ out["basic"] = answer(client.get(url, HTTP_AUTHORIZATION=basic("demo:demo")))
 out["token"] = answer(client.get(url, HTTP_AUTHORIZATION=f"Token {token.key}"))
 out["unrouted_anonymous"] = answer(client.get("/api/books/imports/1/nope/"))
 
+page = Client().get("/app/")
+out["app_page"] = {
+    "status": page.status_code,
+    "html": page.content.decode(),
+    "csrf_cookie": "csrftoken" in page.cookies,
+}
+
 client.force_login(user)
 out["session"] = answer(client.get(url))
 out["unrouted"] = answer(client.get("/api/books/imports/1/nope/"))
@@ -168,3 +175,30 @@ def test_the_job_admin_page_has_no_save_button_and_its_file_link_works(example):
 def test_the_book_and_author_admins_import_and_export(example):
     expected = {"import": True, "export": True, "import_page": 200, "export_page": 200}
     assert example["changelists"] == {"book": expected, "author": expected}
+
+
+FRONTEND_SOURCES = EXAMPLE / "frontend" / "src"
+APP_STATIC = EXAMPLE / "books" / "static" / "books" / "app"
+
+
+def test_the_app_page_loads_the_committed_bundle_and_sets_the_csrf_cookie(example):
+    page = example["app_page"]
+    assert page["status"] == 200
+    assert '<script type="module" src="/static/books/app/app.js">' in page["html"]
+    assert '<link rel="stylesheet" href="/static/books/app/app.css">' in page["html"]
+    assert page["csrf_cookie"] is True
+    assert (APP_STATIC / "app.js").stat().st_size > 1000
+    assert (APP_STATIC / "app.css").is_file()
+
+
+def test_the_app_page_calls_the_api_only_through_the_generated_sdk():
+    """The page's own sources make no request by hand: every call is a
+    function of the SDK generated into src/client/ (not committed)."""
+    sources = sorted(FRONTEND_SOURCES.glob("*.ts"))
+    assert {path.name for path in sources} >= {"api.ts", "main.ts"}
+    for path in sources:
+        text = path.read_text()
+        for call in ("fetch(", "XMLHttpRequest", "axios", '"/api/', "'/api/", "`/api/"):
+            assert call not in text, f"{path.name} uses {call}"
+    imports = (FRONTEND_SOURCES / "main.ts").read_text()
+    assert 'from "./client"' in imports

@@ -1,4 +1,9 @@
-"""REST viewsets of the example: import and export jobs for books and authors."""
+"""REST viewsets of the example (import and export jobs for books and authors)
+and the page at ``/app/`` that drives them."""
+
+from django.utils.decorators import method_decorator
+from django.views.decorators.csrf import ensure_csrf_cookie
+from django.views.generic import TemplateView
 
 from drf_import_export_jobs.viewsets import ExportJobViewSet, ImportJobViewSet
 
@@ -27,3 +32,12 @@ class AuthorExportViewSet(ExportJobViewSet):
     """Export authors."""
 
     resource_class = AuthorResource
+
+
+@method_decorator(ensure_csrf_cookie, name="get")
+class AppView(TemplateView):
+    """The page at ``/app/`` (source in ``example_project/frontend/``): it calls
+    the API through the generated TypeScript SDK. The CSRF cookie lets it
+    make unsafe requests when the browser also holds a session (the admin)."""
+
+    template_name = "books/app.html"

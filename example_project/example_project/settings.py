@@ -1,7 +1,8 @@
 """Settings of the example project.
 
 Without any environment variable it runs on SQLite and kombu's filesystem
-broker, both kept under ``example_project/var/``. ``DATABASE_URL`` (e.g.
+broker, both kept under ``example_project/var/`` (``EXAMPLE_VAR_DIR`` moves
+that folder: the tests run the project in a temporary one). ``DATABASE_URL`` (e.g.
 ``postgres://user:pass@localhost/books``) and ``CELERY_BROKER_URL`` (e.g.
 ``redis://localhost:6379/0``) switch to real servers. ``JOBS_TASK_BACKEND``
 picks what runs the job tasks: ``celery`` (the default, a Celery worker) or
@@ -25,7 +26,8 @@ def env_flag(name: str, default: bool) -> bool:
 
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"
+VAR_DIR = Path(os.environ.get("EXAMPLE_VAR_DIR") or BASE_DIR / "var")
+VAR_DIR.mkdir(parents=True, exist_ok=True)
 MEDIA_ROOT = Path(os.environ.get("DJANGO_MEDIA_ROOT") or VAR_DIR / "media")
 MEDIA_ROOT.mkdir(parents=True, exist_ok=True)
 

@@ -5,11 +5,14 @@
   ``/api/redoc/``: Redoc (both served offline by drf-spectacular-sidecar);
 - ``/api/auth/login/``: session login (for the browsable API and Swagger UI);
   ``/api/auth/token/``: a token for ``Authorization: Token <key>``;
+- ``/app/``: a page that imports and exports books through the generated
+  TypeScript SDK (source in ``example_project/frontend/``);
 - ``/admin/``: the admin (job files are served by the job admin pages);
 - any other path under ``/api/``: a JSON 404 (``drf_import_export_jobs.notfound``).
 """
 
 from books.views import (
+    AppView,
     AuthorExportViewSet,
     AuthorImportViewSet,
     BookExportViewSet,
@@ -30,6 +33,7 @@ router.register("authors/exports", AuthorExportViewSet, basename="author-export"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("app/", AppView.as_view(), name="app"),
     path("api/", include(router.urls)),
     path("api/auth/", include("rest_framework.urls")),
     path("api/auth/token/", TokenView.as_view(), name="api-token"),

@@ -1,0 +1,2 @@
+// esbuild bundles the style sheets main.ts imports into app.css.
+declare module "*.css";
