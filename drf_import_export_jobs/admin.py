@@ -23,6 +23,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from .exceptions import InvalidJobStatus
+from .files import attachment_response
 from .handlers import JOB_FILE_FIELDS
 from .models import ExportJob, ImportJob
 from .pipeline.imports.results import ROW_TYPES
@@ -236,16 +237,7 @@ class JobAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             self.has_view_permission(request, job) and self.has_job_file_permission(request, job)
         ):
             raise PermissionDenied
-        field_file = getattr(job, field_name, None)
-        if not field_file:
-            raise Http404
-        try:
-            handle = field_file.open("rb")
-        except OSError as exc:
-            raise Http404 from exc
-        return FileResponse(
-            handle, as_attachment=True, filename=posixpath.basename(field_file.name)
-        )
+        return attachment_response(getattr(job, field_name, None))
 
     def file_link(self, job: Any, field_name: str) -> str | None:
         """A link to ``field_name`` of ``job`` through :meth:`file_view`."""

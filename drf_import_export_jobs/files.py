@@ -7,6 +7,7 @@ client's original name is kept (cleaned) for display only.
 
 from __future__ import annotations
 
+import posixpath
 import re
 import unicodedata
 import uuid
@@ -15,6 +16,7 @@ from typing import Any
 from django.core.files.storage import Storage, storages
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+from django.http import FileResponse, Http404
 from django.utils import timezone
 from django.utils.functional import LazyObject, empty
 
@@ -87,3 +89,16 @@ def clean_display_name(filename: str | None, max_length: int = 255) -> str:
         else:
             name = name[:max_length]
     return name
+
+
+def attachment_response(field_file: Any, filename: str | None = None) -> FileResponse:
+    """``field_file`` as a download (``Content-Disposition: attachment``, named
+    ``filename`` or the stored name's last part); 404 when it is missing."""
+    if not field_file:
+        raise Http404
+    try:
+        handle = field_file.open("rb")
+    except OSError as exc:
+        raise Http404 from exc
+    name = filename or posixpath.basename(field_file.name)
+    return FileResponse(handle, as_attachment=True, filename=name)

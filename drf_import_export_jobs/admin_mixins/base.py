@@ -3,7 +3,6 @@ caller's jobs, the progress JSON and the file responses."""
 
 from __future__ import annotations
 
-import posixpath
 from typing import Any
 
 from django.contrib.admin.utils import quote
@@ -13,6 +12,8 @@ from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from import_export.resources import Resource
+
+from ..files import attachment_response
 
 
 def resource_path(resource_class: type[Resource]) -> str:
@@ -72,14 +73,7 @@ class JobPagesMixin:
 
     def file_response(self, field_file: Any, filename: str | None = None) -> FileResponse:
         """``field_file`` as an attachment; 404 when it is missing."""
-        if not field_file:
-            raise Http404
-        try:
-            handle = field_file.open("rb")
-        except OSError as exc:
-            raise Http404 from exc
-        name = filename or posixpath.basename(field_file.name)
-        return FileResponse(handle, as_attachment=True, filename=name)
+        return attachment_response(field_file, filename)
 
     def check_permission(self, allowed: bool) -> None:
         if not allowed:
