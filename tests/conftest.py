@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import connection
+from django.test import override_settings
 
 from drf_import_export_jobs.models import ExportJob, ImportJob
 from tests.testapp.models import Author
@@ -177,6 +179,19 @@ def tasks_worker(django_db_setup: Any, django_db_blocker: Any) -> Iterator[Worke
     worker = WorkerProcess.start_tasks_worker(log, env, "--queue-name", "*")
     yield worker
     worker.stop()
+
+
+@pytest.fixture(params=["celery", "django"])
+def job_worker(request: pytest.FixtureRequest) -> Iterator[WorkerProcess]:
+    """A worker of each task backend in turn: the Celery worker, then the
+    django.tasks ``db_worker`` with ``TASK_BACKEND = "django"`` in this process."""
+    if request.param == "celery":
+        yield request.getfixturevalue("celery_worker")
+        return
+    worker = request.getfixturevalue("tasks_worker")
+    config = {**settings.DRF_IMPORT_EXPORT_JOBS, "TASK_BACKEND": "django"}
+    with override_settings(DRF_IMPORT_EXPORT_JOBS=config):
+        yield worker
 
 
 def wait_for_status(job: Any, statuses: set[str] | str, timeout: float = 60) -> Any:

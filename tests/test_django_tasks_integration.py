@@ -1,12 +1,12 @@
 """End to end with ``TASK_BACKEND = "django"``: a real django.tasks worker
 process (django-tasks-db's ``db_worker``) on the test database (SQLite file,
-or DATABASE_URL), the same flows as with Celery (tests/test_integration.py):
-import and export, duplicate delivery, cancel, and a killed worker whose job
-the sweep ends (Django's tasks are not delivered again)."""
+or DATABASE_URL): the import flow, duplicate delivery, cancel, and a killed
+worker whose job the sweep ends (Django's tasks are not delivered again).
+The input-error and export flows run with both backends in
+tests/test_integration.py (the ``job_worker`` fixture)."""
 
 from __future__ import annotations
 
-import csv
 import io
 import os
 import time
@@ -22,7 +22,7 @@ from django.test import override_settings
 
 from drf_import_export_jobs import djangotasks
 from drf_import_export_jobs.swapping import get_import_job_model
-from tests.conftest import WorkerProcess, book_rows, csv_bytes, set_cell, wait_for_status
+from tests.conftest import WorkerProcess, book_rows, csv_bytes, wait_for_status
 from tests.testapp.models import Author, Book
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -68,33 +68,6 @@ def test_import_flow_through_the_tasks_worker(tasks_worker, make_import_job, ann
         "drf_import_export_jobs.djangotasks.parse_import_job",
         "drf_import_export_jobs.djangotasks.import_job_data",
     }
-
-
-def test_input_and_parse_errors_through_the_tasks_worker(tasks_worker, make_import_job, ann):
-    lines = book_rows(5)
-    lines[2] = set_cell(lines[2], "author", "Nobody")
-    bad_rows = make_import_job(csv_bytes(lines))
-    bad_file = make_import_job(b"\x00\x01\x02garbage" * 50)
-    wait_for_status(bad_rows, "input_error")
-    assert bad_rows.parse_result["errors"][0]["row"] == 3, bad_rows.parse_result
-    wait_for_status(bad_file, "parse_error")
-    assert "binary data" in bad_file.error_message
-
-
-def test_export_through_the_tasks_worker(tasks_worker, make_export_job, ann):
-    Book.objects.bulk_create(
-        Book(isbn=str(i), title=f"T{i}", author=ann, price=i, in_stock=i % 2 == 0)
-        for i in range(1, 101)
-    )
-    job = make_export_job(
-        filters={"in_stock": True}, ordering=["-price"], fields=["isbn", "price"]
-    )
-    wait_for_status(job, "exported")
-    with job.data_file.open("rb") as fh:
-        rows = list(csv.reader(io.StringIO(fh.read().decode())))
-    assert rows[0] == ["isbn", "price"]
-    assert [r[0] for r in rows[1:4]] == ["100", "98", "96"]
-    assert len(rows) == 51
 
 
 def test_duplicate_and_stale_deliveries_do_nothing(tasks_worker, make_import_job, ann):

@@ -1,6 +1,7 @@
 """End to end with a real Celery worker process consuming from a real broker
 (kombu's filesystem transport by default, Redis/RabbitMQ via
-CELERY_BROKER_URL) on the test database (SQLite file, or DATABASE_URL)."""
+CELERY_BROKER_URL) on the test database (SQLite file, or DATABASE_URL); the
+tests taking ``job_worker`` run with the django.tasks worker too."""
 
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ def test_import_flow_through_the_worker(celery_worker, make_import_job, ann):
     assert get_import_job_model().objects.get(pk=job.pk).status == "imported"
 
 
-def test_input_and_parse_errors_through_the_worker(celery_worker, make_import_job, ann):
+def test_input_and_parse_errors_through_the_worker(job_worker, make_import_job, ann):
     lines = book_rows(5)
     lines[2] = set_cell(lines[2], "author", "Nobody")
     bad_rows = make_import_job(csv_bytes(lines))
@@ -47,7 +48,7 @@ def test_input_and_parse_errors_through_the_worker(celery_worker, make_import_jo
     assert "binary data" in bad_file.error_message
 
 
-def test_export_through_the_worker(celery_worker, make_export_job, ann):
+def test_export_through_the_worker(job_worker, make_export_job, ann):
     Book.objects.bulk_create(
         Book(isbn=str(i), title=f"T{i}", author=ann, price=i, in_stock=i % 2 == 0)
         for i in range(1, 101)
