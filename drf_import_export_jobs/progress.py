@@ -119,10 +119,6 @@ class ProgressReporter:
         run holds it, or the row is gone. ``stop_reason`` says which."""
         return bool(self.stop_reason) or bool(self._read_stop_reason())
 
-    def is_cancelled(self) -> bool:
-        """Deprecated name of :meth:`should_stop`."""
-        return self.should_stop()
-
     def close(self) -> None:
         if self._side is not None:
             try:
