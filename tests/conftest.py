@@ -167,12 +167,15 @@ def celery_worker(django_db_setup: Any, django_db_blocker: Any) -> Iterator[Work
     worker.stop()
 
 
-@pytest.fixture(scope="session")
-def tasks_worker(django_db_setup: Any, django_db_blocker: Any) -> Iterator[WorkerProcess]:
+@pytest.fixture
+def tasks_worker(transactional_db: Any) -> Iterator[WorkerProcess]:
     """A django.tasks ``db_worker`` subprocess (django-tasks-db) on the test
-    database, taking every queue, with ``TASK_BACKEND = "django"``."""
-    with django_db_blocker.unblock():
-        db_name = str(connection.settings_dict["NAME"])
+    database, taking every queue, with ``TASK_BACKEND = "django"``.
+
+    One per test, stopped before the test's database flush: django-tasks-db's
+    worker loop exits on any database error but a locked database, so a
+    worker shared by the session could be gone by the next test that needs it."""
+    db_name = str(connection.settings_dict["NAME"])
     run_dir = Path(os.environ["TEST_RUN_DIR"])
     log = run_dir / f"tasks-worker-{uuid.uuid4().hex[:6]}.log"
     env = {**os.environ, "TEST_DB_NAME": db_name, "DJANGO_SETTINGS_MODULE": "tests.settings"}
