@@ -27,8 +27,10 @@ def s3_storage(endpoint_url: str) -> dict[str, Any]:
             "addressing_style": "path",
             "signature_version": "s3v4",
             "querystring_expire": URL_EXPIRY,
-            # Large files spill to a local temporary file while one task reads them.
-            "max_memory_size": 1024 * 1024,
+            # Files read from the bucket spill to a local temporary file past
+            # this size: small, so that the worker's reads of the test files do
+            # (in its own TMPDIR, which must be empty again afterwards).
+            "max_memory_size": 4096,
             **CREDENTIALS,
         },
     }

@@ -129,6 +129,21 @@ def test_the_admins_job_file_links_follow_the_setting(client, user):
         assert client.get(link.format(export.pk)).status_code == 200
 
 
+def test_the_admin_export_pages_download_follows_the_setting(client, db):
+    from tests.test_admin_mixins import BOOKS, staff
+
+    clerk = staff("add_book", "change_book", "view_book")
+    client.force_login(clerk)
+    with storage_with_urls(CDN):
+        export = exported(clerk)
+        page = f"{BOOKS}export/{export.pk}/download/"
+        assert client.get(page).status_code == 200
+        with jobs_config(DOWNLOAD_REDIRECT=True):
+            redirected = client.get(page)
+    assert redirected.status_code == 302
+    assert redirected["Location"] == CDN + export.data_file.name
+
+
 def test_the_check_warns_when_the_storage_gives_no_absolute_urls():
     with jobs_config(DOWNLOAD_REDIRECT=True):
         (warning,) = checks.check_download_redirect()

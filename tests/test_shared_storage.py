@@ -147,6 +147,7 @@ def test_the_whole_flow_shares_only_the_database_the_broker_and_the_bucket(share
 
     # Upload: the web process writes it to the bucket.
     upload = csv_bytes(book_rows(120))
+    assert len(upload) > 4096  # the worker spools it to its own TMPDIR (s3storage.py)
     response = api.post(
         "/api/books/imports/",
         {"file": SimpleUploadedFile("books.csv", upload)},
