@@ -150,7 +150,7 @@ def attachment_response(
 ) -> HttpResponseBase:
     """``field_file`` as a download named ``filename`` (or the stored name's
     last part): a 302 to the storage's URL for it with ``DOWNLOAD_REDIRECT``
-    (see :func:`redirect_url`), else the file streamed from the storage
+    (see :func:`redirect_url`; ``Cache-Control: private, no-store``), else the file streamed from the storage
     (``Content-Disposition: attachment``, ``content_type`` when given). 404
     when it is missing."""
     if not field_file:
@@ -159,7 +159,10 @@ def attachment_response(
     try:
         url = redirect_url(field_file, name, content_type)
         if url is not None:
-            return HttpResponseRedirect(url)
+            redirect = HttpResponseRedirect(url)
+            # The URL is the caller's (and may expire): never kept by a cache.
+            redirect["Cache-Control"] = "private, no-store"
+            return redirect
         handle = field_file.open("rb")
     except OSError as exc:
         raise Http404 from exc

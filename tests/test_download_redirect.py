@@ -76,6 +76,7 @@ def test_with_absolute_storage_urls_both_file_routes_redirect(api, user):
             errors_file = api.get(f"{IMPORTS}{report.pk}/errors/file/")
         assert download.status_code == 302
         assert download["Location"] == CDN + export.data_file.name
+        assert download["Cache-Control"] == "private, no-store"
         assert errors_file.status_code == 302
         assert errors_file["Location"] == CDN + report.error_report.name
         # Off (the default): the same routes stream the files.
