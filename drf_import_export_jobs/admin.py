@@ -15,7 +15,8 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import FileResponse, Http404, HttpRequest, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
@@ -224,8 +225,9 @@ class JobAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             *super().get_urls(),
         ]
 
-    def file_view(self, request: HttpRequest, object_id: str, field_name: str) -> FileResponse:
-        """The job's file ``field_name`` as an attachment; 404 when the job,
+    def file_view(self, request: HttpRequest, object_id: str, field_name: str) -> HttpResponseBase:
+        """The job's file ``field_name`` as an attachment (a redirect to the
+        storage's URL for it with ``DOWNLOAD_REDIRECT``); 404 when the job,
         the field or the stored file is missing, 403 without view permission
         or :meth:`has_job_file_permission`."""
         if field_name not in JOB_FILE_FIELDS:

@@ -11,9 +11,11 @@ from django.apps import apps
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
+from django.core.files.storage import storages
 from django.utils.module_loading import import_string
 
 from .conf import DEFAULTS, SETTING_NAME, jobs_settings
+from .files import is_absolute_url, storage_url
 from .formats import FORMATS
 from .swapping import get_export_job_model, get_import_job_model
 
@@ -359,3 +361,41 @@ FAULT_NUMBERS: dict[str, tuple[bool, bool]] = {
     "RESEND_PENDING_AFTER": (True, True),
     "JOB_RETENTION_DAYS": (True, True),
 }
+
+
+@register(Tags.compatibility)
+def check_download_redirect(app_configs: Any = None, **kwargs: Any) -> list[Any]:
+    """Check ``DOWNLOAD_REDIRECT``: a bool, and with it on a storage whose URLs
+    a client can follow (else downloads are streamed and it has no effect)."""
+    try:
+        redirect = jobs_settings.raw("DOWNLOAD_REDIRECT")
+        alias = jobs_settings.raw("STORAGE")
+    except ImproperlyConfigured:
+        return []  # reported by check_settings
+    if not isinstance(redirect, bool):
+        return [
+            Error(
+                f"{SETTING_NAME}['DOWNLOAD_REDIRECT'] must be True or False, not {redirect!r}.",
+                id=f"{ID}.E060",
+            )
+        ]
+    if not redirect or alias not in settings.STORAGES:
+        return []
+
+    name = f"{jobs_settings.raw('FILES_DIR')}/exports/check.csv"
+    try:
+        url = storage_url(storages[alias], name, "check.csv", None)
+    except Exception as exc:  # any storage, any failure: reported
+        url = f"(none: {type(exc).__name__}: {exc})"
+    if is_absolute_url(url):
+        return []
+    return [
+        Warning(
+            f"{SETTING_NAME}['DOWNLOAD_REDIRECT'] is on, but the storage "
+            f"{SETTING_NAME}['STORAGE'] = {alias!r} gives no absolute URL for a job file "
+            f"({url}): downloads are streamed by the web process instead.",
+            hint="Use a storage with http(s) URLs (django-storages' S3 backend gives "
+            "presigned ones), or turn DOWNLOAD_REDIRECT off.",
+            id=f"{ID}.W060",
+        )
+    ]

@@ -53,6 +53,13 @@ DEFAULTS: dict[str, Any] = {
     "STORAGE": "default",
     # Folder inside that storage under which every job file is written.
     "FILES_DIR": "import_export_jobs",
+    # Downloads of export files and error reports (REST API and admin) answer
+    # 302 with the storage's URL for the file instead of streaming it through
+    # the web process: with django-storages' S3 backend a presigned URL, valid
+    # for the storage's querystring_expire seconds (3600 by default). A storage
+    # whose url() is not absolute (FileSystemStorage) is streamed regardless
+    # (system check drf_import_export_jobs.W060).
+    "DOWNLOAD_REDIRECT": False,
     # Formats a resource may import from, unless the resource class declares
     # its own ``import_formats``. Names: csv tsv xlsx xls json yaml ods.
     "IMPORT_FORMATS": ["csv", "tsv", "xlsx", "xls", "json", "yaml", "ods"],

@@ -31,6 +31,7 @@ from .conf import jobs_settings
 from .files import get_job_storage
 from .handlers import JOB_FILE_FIELDS, delete_stored_file
 from .managers import JobQuerySet
+from .pipeline.imports.replayfile import RECORDS_SUFFIX
 from .swapping import get_export_job_model, get_import_job_model
 
 if TYPE_CHECKING:
@@ -200,6 +201,8 @@ def purge_orphan_files(days: float, *, dry_run: bool = False) -> int:
 
 
 def _is_referenced(name: str) -> bool:
+    # A dry run's records belong to their upload's job.
+    name = name.removesuffix(RECORDS_SUFFIX)
     for model in installed_job_models():
         fields = [f for f in JOB_FILE_FIELDS if any(x.name == f for x in model._meta.fields)]
         query = Q()

@@ -238,12 +238,15 @@ DESCRIPTIONS: dict[tuple[str, str], str] = {
     ("import", "errors_file"): (
         "The whole per-row error report of the latest run as a CSV file "
         "(`row,field,message`; `Content-Disposition: attachment`, a `.csv` file name). "
-        "The body is `application/octet-stream` whatever `Accept` asks for."
+        "The body is `application/octet-stream` whatever `Accept` asks for. With the "
+        "`DOWNLOAD_REDIRECT` setting a stored report is answered with a 302 to the "
+        "storage's URL for it."
     ),
     ("export", "download"): (
         "The exported file (`Content-Disposition: attachment`, the file name carries the "
         "format's extension). The body is `application/octet-stream` whatever `Accept` "
-        "asks for. 409 with the current status until the job is exported."
+        "asks for. 409 with the current status until the job is exported. With the "
+        "`DOWNLOAD_REDIRECT` setting the answer is a 302 to the storage's URL for the file."
     ),
 }
 
@@ -294,6 +297,27 @@ def _errors(*codes: int, conflict: Any = None) -> dict[Any, Any]:
 
 def _ok(body: Any, description: str, media_type: str = JSON, code: int = 200) -> dict[Any, Any]:
     return {(code, media_type): OpenApiResponse(body, description=description)}
+
+
+def _redirect(what: str) -> dict[Any, Any]:
+    return {
+        302: OpenApiResponse(
+            description=(
+                f"With `DOWNLOAD_REDIRECT`: the {what} is at the URL in `Location` "
+                "(the storage's URL for it, e.g. a presigned S3 URL that expires)."
+            )
+        )
+    }
+
+
+#: The ``Location`` header of the file routes' 302 answer.
+LOCATION_HEADER = OpenApiParameter(
+    "Location",
+    OpenApiTypes.URI,
+    location=OpenApiParameter.HEADER,
+    response=[302],
+    description="Where to GET the file (no credentials needed; the URL may expire).",
+)
 
 
 class JobViewSetSchema(AutoSchema):
@@ -405,6 +429,8 @@ class JobViewSetSchema(AutoSchema):
             parameters.append(
                 OpenApiParameter("page", int, description="Page number of the errors.")
             )
+        if self._action() in ("download", "errors_file"):
+            parameters.append(LOCATION_HEADER)
         return parameters
 
     def get_request_serializer(self) -> Any:
@@ -453,6 +479,7 @@ class JobViewSetSchema(AutoSchema):
         if action == "download":
             return {
                 **_ok(OpenApiTypes.BINARY, "The exported file.", FILE),
+                **_redirect("exported file"),
                 **auth,
                 **_errors(404, 409, conflict=conflict),
             }
@@ -461,6 +488,7 @@ class JobViewSetSchema(AutoSchema):
         if action == "errors_file":
             return {
                 **_ok(OpenApiTypes.BINARY, "The error report (CSV).", FILE),
+                **_redirect("error report"),
                 **auth,
                 **_errors(404),
             }

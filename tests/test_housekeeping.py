@@ -173,6 +173,13 @@ def test_purge_deletes_old_files_no_job_refers_to():
         data_file="import_export_jobs/imports/2020/01/31/u.csv"
     )
     in_use = storage.save("import_export_jobs/imports/2020/01/31/u.csv", ContentFile(b"x"))
+    # A dry run's records of an upload in use are kept; of a gone upload, purged.
+    records = storage.save(
+        "import_export_jobs/imports/2020/01/31/u.csv.staged.jsonl", ContentFile(b"x")
+    )
+    old_records = storage.save(
+        "import_export_jobs/imports/2020/01/31/gone.csv.staged.jsonl", ContentFile(b"x")
+    )
     fresh = storage.save(
         f"import_export_jobs/exports/{timezone.now():%Y/%m/%d}/being-written.csv",
         ContentFile(b"x"),
@@ -180,13 +187,13 @@ def test_purge_deletes_old_files_no_job_refers_to():
     storage.save("import_export_jobs/exports/2020/13/99/not-a-day.csv", ContentFile(b"x"))
     before = set(stored_job_files())
 
-    assert purge_jobs(dry_run=True)["orphan files"] == 2
+    assert purge_jobs(dry_run=True)["orphan files"] == 3
     assert set(stored_job_files()) == before
-    assert purge_jobs()["orphan files"] == 2
+    assert purge_jobs()["orphan files"] == 3
 
     left = {Path(p).relative_to(Path(storage.path(""))).as_posix() for p in stored_job_files()}
-    assert old_orphan not in left and old_report not in left
-    assert in_use in left and fresh in left
+    assert old_orphan not in left and old_report not in left and old_records not in left
+    assert in_use in left and fresh in left and records in left
 
 
 def test_purge_keeps_old_files_of_jobs_in_a_viewsets_own_model():

@@ -8,7 +8,8 @@ from typing import Any
 from django.contrib.admin.utils import quote
 from django.core.exceptions import PermissionDenied
 from django.db import models
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import Http404, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from import_export.resources import Resource
@@ -71,8 +72,9 @@ class JobPagesMixin:
         response["Cache-Control"] = "no-store"
         return response
 
-    def file_response(self, field_file: Any, filename: str | None = None) -> FileResponse:
-        """``field_file`` as an attachment; 404 when it is missing."""
+    def file_response(self, field_file: Any, filename: str | None = None) -> HttpResponseBase:
+        """``field_file`` as an attachment, or a redirect to the storage's URL
+        for it with ``DOWNLOAD_REDIRECT``; 404 when it is missing."""
         return attachment_response(field_file, filename)
 
     def check_permission(self, allowed: bool) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db import models
-from django.http import FileResponse
+from django.http import Http404
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.renderers import BaseRenderer
@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.serializers import BaseSerializer
 
 from .. import serializers as job_serializers
+from ..files import attachment_response
 from ..filters import ExportJobFilterSet
 from ..formats import allowed_export_formats
 from ..querysets import allowed_ordering, export_field_names
@@ -80,18 +81,13 @@ class ExportJobMixin(JobViewSetMixin):
         The body is always ``application/octet-stream`` (the one media type the
         schema documents, so generated clients read it as bytes or a Blob);
         the file name in ``Content-Disposition`` carries the format's
-        extension."""
+        extension. With ``DOWNLOAD_REDIRECT`` the answer is a 302 to the
+        storage's URL for the file instead (see ``files.redirect_url``)."""
         job = self.get_object()  # type: ignore[attr-defined]
         exported = job.ExportStatus.EXPORTED
         if job.status != exported or not job.data_file:
             raise self.get_status_error(job, "downloaded", [exported])
         try:
-            handle = job.data_file.open("rb")
-        except OSError as exc:
+            return attachment_response(job.data_file, job.export_filename, FILE_MEDIA_TYPE)
+        except Http404 as exc:
             raise NotFound("The exported file is missing from storage.") from exc
-        return FileResponse(
-            handle,
-            as_attachment=True,
-            filename=job.export_filename,
-            content_type=FILE_MEDIA_TYPE,
-        )

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db import models
-from django.http import FileResponse, HttpResponse, HttpResponseBase
+from django.http import Http404, HttpResponse, HttpResponseBase
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
@@ -19,6 +19,7 @@ from rest_framework.serializers import BaseSerializer
 from .. import serializers as job_serializers
 from ..api_exceptions import FileTooLarge
 from ..conf import jobs_settings
+from ..files import attachment_response
 from ..filters import ImportJobFilterSet
 from ..formats import allowed_import_formats
 from ..pagination import ErrorReportPagination
@@ -125,16 +126,14 @@ class ImportJobMixin(JobViewSetMixin):
 
         The body is ``application/octet-stream``, as the schema documents, so
         generated clients read it as bytes or a Blob; the file name ends in
-        ``.csv``."""
+        ``.csv``. With ``DOWNLOAD_REDIRECT`` a stored report is answered with
+        a 302 to the storage's URL for it instead."""
         filename = f"import-{job.pk}-errors.csv"
         if not job.error_report:
             response = HttpResponse(b"row,field,message\r\n", content_type=FILE_MEDIA_TYPE)
             response["Content-Disposition"] = f'attachment; filename="{filename}"'
             return response
         try:
-            handle = job.error_report.open("rb")
-        except OSError as exc:
+            return attachment_response(job.error_report, filename, FILE_MEDIA_TYPE)
+        except Http404 as exc:
             raise NotFound("The error report is missing from storage.") from exc
-        return FileResponse(
-            handle, as_attachment=True, filename=filename, content_type=FILE_MEDIA_TYPE
-        )

@@ -122,9 +122,13 @@ class RecordReader:
 # -- the records file in the job's storage ------------------------------------------
 
 
+#: What the name of a records file adds to the name of its upload.
+RECORDS_SUFFIX = ".staged.jsonl"
+
+
 def records_name(upload_name: str) -> str:
     """Where the dry run leaves its records: next to the upload."""
-    return f"{upload_name}.staged.jsonl"
+    return f"{upload_name}{RECORDS_SUFFIX}"
 
 
 def save_records(storage: Storage, upload_name: str, writer: RecordWriter) -> None:
