@@ -9,6 +9,8 @@
 - :class:`ExportFiltersFieldExtension` documents export ``filters`` as the
   component ``<Prefix>ExportFilters``, a property per filter of the resource's
   FilterSet.
+- :class:`ColumnMappingFieldExtension` documents column mappings as objects
+  of strings with an example the server accepts.
 - :class:`ValidationErrorExtension` documents 400 bodies as
   ``JobValidationError``, an object of ``JobErrorMessages``.
 - :class:`JobViewSetSchema` is the ``schema`` of the job viewsets: request
@@ -86,6 +88,31 @@ class JSONObjectFieldExtension(OpenApiSerializerFieldExtension):
 
     def map_serializer_field(self, auto_schema: AutoSchema, direction: Any) -> dict[str, Any]:
         return {"type": "object", "additionalProperties": {}, "example": {}}
+
+
+class ColumnMappingFieldExtension(OpenApiSerializerFieldExtension):
+    """A ``ColumnMappingField`` is an object of strings (``{header: field}``)
+    with the field's ``example``, so Swagger UI pre-fills a mapping the server
+    accepts."""
+
+    target_class = "drf_import_export_jobs.fields.ColumnMappingField"
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema: AutoSchema, direction: Any) -> dict[str, Any]:
+        return {
+            "type": "object",
+            "additionalProperties": {"type": "string"},
+            "example": dict(self.target.example),
+        }
+
+
+class HeaderListFieldExtension(OpenApiSerializerFieldExtension):
+    """A ``HeaderListField`` is an array of strings with the field's ``example``."""
+
+    target_class = "drf_import_export_jobs.serializers.columns.HeaderListField"
+
+    def map_serializer_field(self, auto_schema: AutoSchema, direction: Any) -> dict[str, Any]:
+        return {"type": "array", "items": {"type": "string"}, "example": list(self.target.example)}
 
 
 class ExportFiltersFieldExtension(OpenApiSerializerFieldExtension):
@@ -199,6 +226,11 @@ SUMMARIES: dict[tuple[str, str], str] = {
     ("import", "errors"): "List the row errors of an import",
     ("import", "errors_file"): "Download the error report of an import",
     ("export", "download"): "Download the exported file",
+    ("import", "reparse"): "Parse an import again with a column mapping",
+    ("import", "mappings"): "List saved column mappings",
+    ("import", "create_mapping"): "Save a column mapping",
+    ("import", "mapping_detail"): "Get a saved column mapping",
+    ("import", "delete_mapping"): "Delete a saved column mapping",
 }
 
 #: Operation descriptions per (job kind, action).
@@ -245,6 +277,27 @@ DESCRIPTIONS: dict[tuple[str, str], str] = {
         "format's extension). The body is `application/octet-stream` whatever `Accept` "
         "asks for. 409 with the current status until the job is exported."
     ),
+    ("import", "reparse"): (
+        "Parse the job's stored file again with a new column mapping "
+        "(`parsed | input_error | parse_error -> created`; the dry run then runs "
+        "again), without another upload. `column_mapping` or a saved mapping's "
+        "`column_mapping_id`; neither: headers are matched automatically. "
+        "`save_mapping` also saves it for the next file with the same headers. "
+        "409 with the current status in any other status."
+    ),
+    ("import", "mappings"): (
+        "The caller's saved column mappings for this resource, newest first. The dry "
+        "run of a file with the same headers (header signature) applies the newest one "
+        "when its job was created without a mapping."
+    ),
+    ("import", "create_mapping"): (
+        "Save a column mapping for the caller's files of this resource with these "
+        "headers (in any order)."
+    ),
+    ("import", "mapping_detail"): "One of the caller's saved column mappings.",
+    ("import", "delete_mapping"): (
+        "Delete one of the caller's saved column mappings; jobs keep the mapping they used."
+    ),
 }
 
 #: The last part of the operation ids per action (``bookImportsConfirm``).
@@ -258,6 +311,11 @@ OPERATION_ID_ACTIONS: dict[str, str] = {
     "errors": "Errors",
     "errors_file": "ErrorsFile",
     "download": "Download",
+    "reparse": "Reparse",
+    "mappings": "MappingsList",
+    "create_mapping": "MappingsCreate",
+    "mapping_detail": "MappingsRetrieve",
+    "delete_mapping": "MappingsDelete",
 }
 
 #: What each error status means, as the response description.
@@ -265,7 +323,7 @@ ERROR_DESCRIPTIONS: dict[int, str] = {
     400: "Invalid input: messages per field.",
     401: "Not authenticated.",
     403: "Not allowed.",
-    404: "No such job for the caller (or no such page).",
+    404: "No such job (or saved mapping) for the caller, or no such page.",
     406: "The `Accept` header asks for a media type this route cannot send.",
     409: "The job's status does not allow this: the current status.",
     413: "The upload is larger than `MAX_UPLOAD_SIZE`.",
@@ -408,9 +466,21 @@ class JobViewSetSchema(AutoSchema):
         return parameters
 
     def get_request_serializer(self) -> Any:
-        if self._action() in ("confirm", "cancel"):
+        if self._action() in ("confirm", "cancel", "mappings", "mapping_detail", "delete_mapping"):
             return None
         return super().get_request_serializer()
+
+    def _get_paginator(self) -> Any:
+        """Only ``list`` is paginated (the saved mappings are a plain array)."""
+        if self._action() not in (None, "list"):
+            return None
+        return super()._get_paginator()  # type: ignore[no-untyped-call]
+
+    def get_filter_backends(self) -> list[Any]:
+        """Only ``list`` takes the job filters (``?status=``)."""
+        if self._action() not in (None, "list"):
+            return []
+        return list(super().get_filter_backends())
 
     def get_response_serializers(self) -> Any:
         """The job routes' bodies per status; every route may answer 429
@@ -458,6 +528,22 @@ class JobViewSetSchema(AutoSchema):
             }
         if action == "errors":
             return {**_ok(RowErrorPageSerializer, "A page of row errors."), **auth, **_errors(404)}
+        if action == "reparse":
+            return {
+                **_ok(job, "Parsing again: the job is created and its dry run starts.", code=202),
+                **_errors(400, 415),
+                **auth,
+                **_errors(404, 409, conflict=conflict),
+            }
+        saved = getattr(view, "saved_mapping_serializer_class", None)
+        if action == "mappings":
+            return {**_ok(saved(many=True), "The saved mappings."), **auth}
+        if action == "create_mapping":
+            return {**_ok(saved, "The saved mapping.", code=201), **_errors(400, 415), **auth}
+        if action == "mapping_detail":
+            return {**_ok(saved, "The saved mapping."), **auth, **_errors(404)}
+        if action == "delete_mapping":
+            return {204: OpenApiResponse(description="Deleted."), **auth, **_errors(404)}
         if action == "errors_file":
             return {
                 **_ok(OpenApiTypes.BINARY, "The error report (CSV).", FILE),

@@ -10,8 +10,10 @@ from django.core.files import File
 from django.db import models, router, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from import_export.resources import Resource
 
 from .. import dispatch
+from ..conf import jobs_settings
 from ..exceptions import FileParseError, InvalidJobStatus, JobCancelled, JobConfigurationError
 from ..files import (
     error_report_upload_to,
@@ -20,6 +22,7 @@ from ..files import (
 )
 from ..formats import allowed_import_formats
 from ..pipeline.imports import replayfile, runner
+from ..pipeline.imports.columns import ColumnReport, header_signature, match_columns
 from ..pipeline.imports.engines import choose_engine
 from ..pipeline.imports.replayfile import RecordWriter
 from ..pipeline.imports.results import ResultCollector
@@ -27,6 +30,7 @@ from ..progress import ProgressReporter
 from ..tables import check_resource_tables
 from ..transitions import transition
 from .base import BaseJob, new_task_id
+from .mappings import SavedColumnMapping
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +39,7 @@ class AbstractImportJob(BaseJob):
     """An upload that is dry-run (parsed), reviewed, confirmed and imported.
 
     ``created -> parsing -> parsed | input_error | parse_error``;
+    ``parsed | input_error | parse_error -> created`` (``reparse()``);
     ``parsed -> import_confirmed -> importing -> imported | import_error``;
     ``cancelled`` from created, parsing, import_confirmed or runner.
     """
@@ -53,6 +58,8 @@ class AbstractImportJob(BaseJob):
 
     CANCELLABLE = ("created", "parsing", "import_confirmed", "importing")
     RUNNING = ("parsing", "importing")
+    # Statuses whose file may be parsed again (``reparse()``).
+    REPARSABLE = ("parsed", "input_error", "parse_error")
     PENDING = ("created", "import_confirmed")
     LOST_WORKER = {
         "parsing": ("parse_error", "parse_finished_at"),
@@ -87,6 +94,21 @@ class AbstractImportJob(BaseJob):
         _("skip invalid rows"),
         default=False,
         help_text=_("Import the valid rows and skip rows that fail validation."),
+    )
+    column_mapping = models.JSONField(
+        _("column mapping"),
+        default=dict,
+        blank=True,
+        help_text=_("{header: field}: the file's headers read as these resource fields."),
+    )
+    saved_column_mapping = models.ForeignKey(
+        "drf_import_export_jobs.SavedColumnMapping",
+        verbose_name=_("saved column mapping"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("The saved mapping the column mapping was taken from, if any."),
     )
     parse_task_id = models.CharField(_("parse task id"), max_length=255, blank=True)
     import_task_id = models.CharField(_("import task id"), max_length=255, blank=True)
@@ -171,6 +193,7 @@ class AbstractImportJob(BaseJob):
                         resource,
                         collector=collector,
                         progress=progress,
+                        match=self.match_columns,
                     )
                 else:
                     choice = runner.run_resource(
@@ -181,6 +204,7 @@ class AbstractImportJob(BaseJob):
                         collector=collector,
                         progress=progress,
                         record_writer=stage,
+                        match=self.match_columns,
                     )
                     bulk = choice.bulk
         except JobCancelled:
@@ -212,6 +236,95 @@ class AbstractImportJob(BaseJob):
         self._finish_parse(S.INPUT_ERROR if failed else S.PARSED, collector, fields)
         if not failed and self.skip_parse_step:
             self.confirm_import()
+
+    # -- columns -----------------------------------------------------------------
+
+    def match_columns(self, headers: list[str], resource: Resource) -> ColumnReport:
+        """Match the file's headers to the resource's fields for the dry run.
+
+        ``column_mapping`` comes first. A job created without one gets the
+        newest mapping its creator saved for files with the same headers
+        (when ``APPLY_SAVED_COLUMN_MAPPINGS``); otherwise such a mapping is
+        only reported. A mapping taken from a saved one (``column_mapping_id``)
+        that was saved for other headers is a problem: the dry run ends in
+        parse_error. Override to match otherwise."""
+        signature = header_signature(headers)
+        saved = SavedColumnMapping.objects.for_resource(self.created_by_id, self.resource_path)
+        found = saved.filter(header_signature=signature).order_by("-created_at", "-pk").first()
+        problems = []
+        if self.saved_column_mapping_id is not None:
+            chosen = saved.filter(pk=self.saved_column_mapping_id).first()
+            if chosen is not None and chosen.header_signature != signature:
+                problems.append(
+                    f"Saved column mapping {chosen.pk} was saved for a file with other "
+                    "headers (its header signature does not match this file's)."
+                )
+        mapping: dict[str, str] = dict(self.column_mapping or {})
+        kind = "mapping"
+        applied = bool(found and found.pk == self.saved_column_mapping_id)
+        if not mapping and found is not None and jobs_settings.APPLY_SAVED_COLUMN_MAPPINGS:
+            mapping, kind, applied = dict(found.mapping), "saved_mapping", True
+        offer = None
+        if found is not None:
+            offer = {"id": found.pk, "name": found.name, "applied": applied}
+        report = match_columns(
+            headers, resource, mapping, mapping_kind=kind, saved_mapping=offer
+        )
+        report.problems.extend(problems)
+        return report
+
+    def match_columns_for_import(self, headers: list[str], resource: Resource) -> ColumnReport:
+        """Match the headers for the import as its dry run did: with the
+        mapping the dry run applied (``parse_result["columns"]["mapping"]``)."""
+        columns = (self.parse_result or {}).get("columns") or {}
+        mapping = columns.get("mapping")
+        if not isinstance(mapping, dict):
+            mapping = dict(self.column_mapping or {})
+        return match_columns(headers, resource, mapping)
+
+    def reparse(
+        self,
+        column_mapping: dict[str, str] | None = None,
+        saved_mapping: SavedColumnMapping | None = None,
+    ) -> None:
+        """``parsed | input_error | parse_error -> created``: parse the stored
+        file again with ``column_mapping`` (taken from ``saved_mapping`` when
+        given), without another upload.
+
+        One conditional UPDATE stores a new parse task id and the mapping and
+        clears the results, progress and error report of the previous run;
+        its report file and staged records are deleted and the parse task is
+        sent once the transaction commits. Raises ``InvalidJobStatus`` (409)
+        in any other status."""
+        S = self.ImportStatus
+        task_id = new_task_id()
+        if saved_mapping is not None:
+            column_mapping = dict(saved_mapping.mapping)
+        old_report = self.error_report.name or ""
+        transition(
+            self,
+            S.CREATED,
+            self.REPARSABLE,
+            parse_task_id=task_id,
+            column_mapping=dict(column_mapping or {}),
+            saved_column_mapping=saved_mapping,
+            parse_result=None,
+            import_result=None,
+            parse_started_at=None,
+            parse_finished_at=None,
+            progress_current=0,
+            progress_total=None,
+            error_message="",
+            traceback="",
+            error_report="",
+            worker_token="",
+        )
+        alias = router.db_for_write(type(self))
+        if old_report:
+            storage = self.error_report.storage
+            transaction.on_commit(partial(storage.delete, old_report), using=alias)
+        transaction.on_commit(self.delete_staged_results, using=alias)
+        dispatch.send_job_task(dispatch.PARSE_TASK, self, task_id)
 
     def delete_staged_results(self) -> None:
         """Delete the dry run's records (after the import, with the job)."""
@@ -307,6 +420,7 @@ class AbstractImportJob(BaseJob):
                         stop_when=must_stop,
                         record_reader=staged,
                         choice=choice or choose_engine(resource),
+                        match=self.match_columns_for_import,
                     )
                     if must_stop(collector):
                         raise runner.RowsFailed()
