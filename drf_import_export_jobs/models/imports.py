@@ -267,9 +267,7 @@ class AbstractImportJob(BaseJob):
         offer = None
         if found is not None:
             offer = {"id": found.pk, "name": found.name, "applied": applied}
-        report = match_columns(
-            headers, resource, mapping, mapping_kind=kind, saved_mapping=offer
-        )
+        report = match_columns(headers, resource, mapping, mapping_kind=kind, saved_mapping=offer)
         report.problems.extend(problems)
         return report
 

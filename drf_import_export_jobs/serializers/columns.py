@@ -246,7 +246,10 @@ class ReparseSerializer(MappingChoiceSerializer):
         help_text="Also save the mapping for the next file with the same headers.",
     )
     mapping_name = serializers.CharField(
-        max_length=100, required=False, allow_blank=True, default="",
+        max_length=100,
+        required=False,
+        allow_blank=True,
+        default="",
         help_text="Name of the saved mapping (with `save_mapping`).",
     )
 
@@ -304,7 +307,9 @@ class SavedColumnMappingCreateSerializer(ResourceBoundSerializer):
         fields = super().get_fields()
         example = self.mapping_example()
         fields["headers"] = HeaderListField(
-            child=serializers.CharField(max_length=MAX_MAPPED_HEADER_LENGTH, trim_whitespace=False),
+            child=serializers.CharField(
+                max_length=MAX_MAPPED_HEADER_LENGTH, trim_whitespace=False
+            ),
             example=list(example),
             help_text="The file's headers, in any order.",
         )

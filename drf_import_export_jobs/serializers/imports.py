@@ -17,7 +17,12 @@ from ..models import AbstractImportJob
 from ..pipeline.imports.results import ROW_TYPES
 from ..swapping import get_import_job_model
 from .base import ResourceBoundSerializer, StaffOnlyTraceback
-from .columns import ColumnReportSerializer, MappingChoiceSerializer, MappingOutputField, column_report
+from .columns import (
+    ColumnReportSerializer,
+    MappingChoiceSerializer,
+    MappingOutputField,
+    column_report,
+)
 from .parts import (
     IMPORT_STATUS_ENUM,
     EngineSerializer,

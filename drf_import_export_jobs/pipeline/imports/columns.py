@@ -154,7 +154,9 @@ class ColumnReport:
         problems = list(self.problems)
         if self.unknown_headers:
             names = ", ".join(repr(h) for h in self.unknown_headers[:20])
-            problems.insert(0, f"The column mapping names header(s) the file does not have: {names}.")
+            problems.insert(
+                0, f"The column mapping names header(s) the file does not have: {names}."
+            )
         if problems:
             raise FileParseError(
                 " ".join(problems)
