@@ -4,8 +4,9 @@
 in the OpenAPI schema (see :mod:`drf_import_export_jobs.schema`);
 ``JSONObjectField`` takes a JSON object from a JSON body, a multipart text part
 or a multipart file part of type ``application/json`` (``ExportFiltersField``
-is one documented per resource); ``ColumnMappingField`` is a ``{header: field}`` column mapping; ``JobLinkField`` is the
-absolute URL of one of the job's routes.
+is one documented per resource); ``ColumnMappingField`` is a
+``{header: field}`` column mapping; ``JobLinkField`` is the absolute URL of
+one of the job's routes.
 """
 
 from __future__ import annotations

@@ -535,7 +535,7 @@ class JobViewSetSchema(AutoSchema):
                 **auth,
                 **_errors(404, 409, conflict=conflict),
             }
-        saved = getattr(view, "saved_mapping_serializer_class", None)
+        saved: Any = getattr(view, "saved_mapping_serializer_class", None)
         if action == "mappings":
             return {**_ok(saved(many=True), "The saved mappings."), **auth}
         if action == "create_mapping":

@@ -8,7 +8,8 @@ Subclass one per resource and register it with any DRF router::
     router.register("books/imports", BookImportViewSet, basename="book-import")
 
 Routes: list, create, retrieve, ``cancel``, delete, and ``confirm``,
-``errors``, ``reparse`` and ``mappings`` (imports) or ``download`` (exports). See ``docs/rest-api.md``.
+``errors``, ``reparse`` and ``mappings`` (imports) or ``download``
+(exports). See ``docs/rest-api.md``.
 """
 
 from __future__ import annotations

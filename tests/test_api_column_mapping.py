@@ -377,7 +377,14 @@ def test_reparse_racing_confirm_over_http_exactly_one_wins(user, authors):
         start = threading.Barrier(2)
         answers: dict[str, int] = {}
 
-        def post(name: str, path: str, body: Any, job_pk: int = job.pk) -> None:
+        def post(
+            name: str,
+            path: str,
+            body: Any,
+            job_pk: int = job.pk,
+            start: threading.Barrier = start,
+            answers: dict[str, int] = answers,
+        ) -> None:
             client = APIClient()
             client.force_authenticate(user)
             try:

@@ -57,6 +57,10 @@ class ColumnMappingMixin:
             self.get_resource_path(),  # type: ignore[attr-defined]
         )
 
+    def get_mapping_owner(self) -> Any:
+        """The user a new saved mapping belongs to: the caller."""
+        return self.request.user
+
     def get_serializer_context(self) -> dict[str, Any]:
         """DRF's context plus ``import_fields`` and ``saved_mappings`` (the
         caller's), which the mapping inputs are checked against."""
@@ -104,7 +108,7 @@ class ColumnMappingMixin:
             job.reparse(data["column_mapping"], saved_mapping=data.get("saved_mapping"))
             if data.get("save_mapping"):
                 SavedColumnMapping.objects.create(
-                    owner=self.request.user,
+                    owner=self.get_mapping_owner(),
                     resource_path=self.get_resource_path(),  # type: ignore[attr-defined]
                     name=data.get("mapping_name", ""),
                     headers=data["headers"],
@@ -137,7 +141,7 @@ class ColumnMappingMixin:
         """Save the validated mapping for the caller and this viewset's resource."""
         data: dict[str, Any] = dict(serializer.validated_data)
         return SavedColumnMapping.objects.create(
-            owner=self.request.user,
+            owner=self.get_mapping_owner(),
             resource_path=self.get_resource_path(),  # type: ignore[attr-defined]
             name=data.get("name", ""),
             headers=data["headers"],

@@ -53,7 +53,7 @@ class UnmatchedFieldSerializer(serializers.Serializer):  # type: ignore[type-arg
 
     field = serializers.CharField()
     column_name = serializers.CharField()
-    required = serializers.BooleanField()
+    required = serializers.BooleanField()  # type: ignore[assignment]  # a field
 
 
 @extend_schema_serializer(component_name="ImportJobSavedMappingMatch")
