@@ -76,7 +76,8 @@ class NamedChoiceFieldExtension(OpenApiSerializerFieldExtension):
             registry.register(component)
         ref = component.ref
         if field.allow_null:
-            return {"type": "string", "allOf": [ref], "nullable": True}
+            # Made ``oneOf`` the enum or a typed null by JobViewSetSchema.
+            return {"allOf": [ref], "nullable": True}
         return ref
 
 

@@ -3,16 +3,19 @@ import viewset."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import models, router, transaction
 from django.http import Http404
 from rest_framework import serializers, status
 from rest_framework.decorators import action
+from rest_framework.parsers import BaseParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from ..models import SavedColumnMapping
+from ..parsers import JobJSONParser
 from ..pipeline.imports.columns import ImportField, import_fields
 from ..serializers.columns import (
     ReparseSerializer,
@@ -38,6 +41,9 @@ class ColumnMappingMixin:
         SavedColumnMappingCreateSerializer
     )
 
+    #: Parsers of ``reparse`` and of a new saved mapping (JSON bodies).
+    mapping_parser_classes: Sequence[type[BaseParser]] = [JobJSONParser]
+
     request: Request
 
     # -- hooks -------------------------------------------------------------------------
@@ -60,6 +66,12 @@ class ColumnMappingMixin:
     def get_mapping_owner(self) -> Any:
         """The user a new saved mapping belongs to: the caller."""
         return self.request.user
+
+    def get_parsers(self) -> list[BaseParser]:
+        """``mapping_parser_classes`` for ``reparse`` and a new saved mapping."""
+        if self.resolve_action() in ("reparse", "create_mapping"):  # type: ignore[attr-defined]
+            return [parser() for parser in self.mapping_parser_classes]
+        return super().get_parsers()  # type: ignore[misc,no-any-return]
 
     def get_serializer_context(self) -> dict[str, Any]:
         """DRF's context plus ``import_fields`` and ``saved_mappings`` (the

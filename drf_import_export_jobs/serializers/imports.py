@@ -148,7 +148,12 @@ class ImportJobCreateSerializer(MappingChoiceSerializer, ResourceBoundSerializer
             required=False,
             help_text="Format of the file; by default taken from the file name's extension.",
         )
-        return fields_in_order(fields, ["file", "file_format"])
+        # New options go last: clients generated with positional arguments
+        # keep their order.
+        return fields_in_order(
+            fields,
+            ["file", "file_format", "skip_parse_step", "skip_invalid_rows", "resource_kwargs"],
+        )
 
     def get_job_model(self) -> type[AbstractImportJob]:
         """The model of the new job: the viewset's ``get_job_model()``, else
