@@ -10,10 +10,8 @@ from django.core.files import File
 from django.db import models, router, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from import_export.resources import Resource
 
 from .. import dispatch
-from ..conf import jobs_settings
 from ..exceptions import FileParseError, InvalidJobStatus, JobCancelled, JobConfigurationError
 from ..files import (
     error_report_upload_to,
@@ -22,7 +20,6 @@ from ..files import (
 )
 from ..formats import allowed_import_formats
 from ..pipeline.imports import replayfile, runner
-from ..pipeline.imports.columns import ColumnReport, header_signature, match_columns
 from ..pipeline.imports.engines import choose_engine
 from ..pipeline.imports.replayfile import RecordWriter
 from ..pipeline.imports.results import ResultCollector
@@ -30,12 +27,12 @@ from ..progress import ProgressReporter
 from ..tables import check_resource_tables
 from ..transitions import transition
 from .base import BaseJob, new_task_id
-from .mappings import SavedColumnMapping
+from .mappings import ColumnMatchingMixin, SavedColumnMapping
 
 logger = logging.getLogger(__name__)
 
 
-class AbstractImportJob(BaseJob):
+class AbstractImportJob(ColumnMatchingMixin, BaseJob):
     """An upload that is dry-run (parsed), reviewed, confirmed and imported.
 
     ``created -> parsing -> parsed | input_error | parse_error``;
@@ -236,49 +233,6 @@ class AbstractImportJob(BaseJob):
         self._finish_parse(S.INPUT_ERROR if failed else S.PARSED, collector, fields)
         if not failed and self.skip_parse_step:
             self.confirm_import()
-
-    # -- columns -----------------------------------------------------------------
-
-    def match_columns(self, headers: list[str], resource: Resource) -> ColumnReport:
-        """Match the file's headers to the resource's fields for the dry run.
-
-        ``column_mapping`` comes first. A job created without one gets the
-        newest mapping its creator saved for files with the same headers
-        (when ``APPLY_SAVED_COLUMN_MAPPINGS``); otherwise such a mapping is
-        only reported. A mapping taken from a saved one (``column_mapping_id``)
-        that was saved for other headers is a problem: the dry run ends in
-        parse_error. Override to match otherwise."""
-        signature = header_signature(headers)
-        saved = SavedColumnMapping.objects.for_resource(self.created_by_id, self.resource_path)
-        found = saved.filter(header_signature=signature).order_by("-created_at", "-pk").first()
-        problems = []
-        if self.saved_column_mapping_id is not None:
-            chosen = saved.filter(pk=self.saved_column_mapping_id).first()
-            if chosen is not None and chosen.header_signature != signature:
-                problems.append(
-                    f"Saved column mapping {chosen.pk} was saved for a file with other "
-                    "headers (its header signature does not match this file's)."
-                )
-        mapping: dict[str, str] = dict(self.column_mapping or {})
-        kind = "mapping"
-        applied = bool(found and found.pk == self.saved_column_mapping_id)
-        if not mapping and found is not None and jobs_settings.APPLY_SAVED_COLUMN_MAPPINGS:
-            mapping, kind, applied = dict(found.mapping), "saved_mapping", True
-        offer = None
-        if found is not None:
-            offer = {"id": found.pk, "name": found.name, "applied": applied}
-        report = match_columns(headers, resource, mapping, mapping_kind=kind, saved_mapping=offer)
-        report.problems.extend(problems)
-        return report
-
-    def match_columns_for_import(self, headers: list[str], resource: Resource) -> ColumnReport:
-        """Match the headers for the import as its dry run did: with the
-        mapping the dry run applied (``parse_result["columns"]["mapping"]``)."""
-        columns = (self.parse_result or {}).get("columns") or {}
-        mapping = columns.get("mapping")
-        if not isinstance(mapping, dict):
-            mapping = dict(self.column_mapping or {})
-        return match_columns(headers, resource, mapping)
 
     def reparse(
         self,

@@ -8,8 +8,10 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from import_export.resources import Resource
 
-from ..pipeline.imports.columns import header_signature
+from ..conf import jobs_settings
+from ..pipeline.imports.columns import ColumnReport, header_signature, match_columns
 
 
 class SavedColumnMappingQuerySet(models.QuerySet["SavedColumnMapping"]):
@@ -75,3 +77,56 @@ class SavedColumnMapping(models.Model):
         """Save, with ``header_signature`` computed from ``headers``."""
         self.header_signature = header_signature(list(self.headers or []))
         super().save(*args, **kwargs)
+
+
+class ColumnMatchingMixin:
+    """How an import job matches its file's headers to the resource's fields:
+    its ``column_mapping``, else a saved mapping (see
+    ``drf_import_export_jobs.pipeline.imports.columns``)."""
+
+    created_by_id: Any
+    resource_path: str
+    column_mapping: Any
+    saved_column_mapping_id: int | None
+    parse_result: Any
+
+    def match_columns(self, headers: list[str], resource: Resource) -> ColumnReport:
+        """Match the file's headers to the resource's fields for the dry run.
+
+        ``column_mapping`` comes first. A job created without one gets the
+        newest mapping its creator saved for files with the same headers
+        (when ``APPLY_SAVED_COLUMN_MAPPINGS``); otherwise such a mapping is
+        only reported. A mapping taken from a saved one (``column_mapping_id``)
+        that was saved for other headers is a problem: the dry run ends in
+        parse_error. Override to match otherwise."""
+        signature = header_signature(headers)
+        saved = SavedColumnMapping.objects.for_resource(self.created_by_id, self.resource_path)
+        found = saved.filter(header_signature=signature).order_by("-created_at", "-pk").first()
+        problems = []
+        if self.saved_column_mapping_id is not None:
+            chosen = saved.filter(pk=self.saved_column_mapping_id).first()
+            if chosen is not None and chosen.header_signature != signature:
+                problems.append(
+                    f"Saved column mapping {chosen.pk} was saved for a file with other "
+                    "headers (its header signature does not match this file's)."
+                )
+        mapping: dict[str, str] = dict(self.column_mapping or {})
+        kind = "mapping"
+        applied = bool(found and found.pk == self.saved_column_mapping_id)
+        if not mapping and found is not None and jobs_settings.APPLY_SAVED_COLUMN_MAPPINGS:
+            mapping, kind, applied = dict(found.mapping), "saved_mapping", True
+        offer = None
+        if found is not None:
+            offer = {"id": found.pk, "name": found.name, "applied": applied}
+        report = match_columns(headers, resource, mapping, mapping_kind=kind, saved_mapping=offer)
+        report.problems.extend(problems)
+        return report
+
+    def match_columns_for_import(self, headers: list[str], resource: Resource) -> ColumnReport:
+        """Match the headers for the import as its dry run did: with the
+        mapping the dry run applied (``parse_result["columns"]["mapping"]``)."""
+        columns = (self.parse_result or {}).get("columns") or {}
+        mapping = columns.get("mapping")
+        if not isinstance(mapping, dict):
+            mapping = dict(self.column_mapping or {})
+        return match_columns(headers, resource, mapping)

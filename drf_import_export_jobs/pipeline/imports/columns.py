@@ -277,7 +277,12 @@ def _suggest(header: str, free: list[ImportField], cutoff: float) -> dict[str, A
     for candidate in free:
         names = {candidate.name, candidate.column_name, candidate.verbose_name} - {""}
         for name in names:
-            score = difflib.SequenceMatcher(None, wanted, normalize_name(name)).ratio()
+            matcher = difflib.SequenceMatcher(None, wanted, normalize_name(name))
+            floor = cutoff if best is None else max(cutoff, best[0])
+            # The quick upper bounds skip most names without the full ratio.
+            if matcher.real_quick_ratio() < floor or matcher.quick_ratio() < floor:
+                continue
+            score = matcher.ratio()
             if best is None or score > best[0]:
                 best = (score, candidate.name)
     if best is None or best[0] < cutoff:
