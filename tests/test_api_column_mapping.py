@@ -491,3 +491,22 @@ def test_anonymous_users_have_no_saved_mappings(anon, user):
     assert anon.get(MAPPINGS).status_code == 401
     assert anon.delete(f"{MAPPINGS}{saved.pk}/").status_code == 401
     assert SavedColumnMapping.objects.exists()
+
+
+def test_staff_see_and_delete_saved_mappings_in_the_admin(client, user):
+    from django.contrib.auth import get_user_model
+
+    admin_user = get_user_model().objects.create_superuser("admin", password="pw")
+    saved = save(user, name="shop export")
+    client.force_login(admin_user)
+    changelist = client.get("/admin/drf_import_export_jobs/savedcolumnmapping/")
+    assert changelist.status_code == 200
+    assert "shop export" in changelist.content.decode()
+    page = f"/admin/drf_import_export_jobs/savedcolumnmapping/{saved.pk}/change/"
+    assert client.get(page).status_code == 200
+    assert client.post(page, {"name": "changed"}).status_code == 403
+    deleted = client.post(
+        f"/admin/drf_import_export_jobs/savedcolumnmapping/{saved.pk}/delete/", {"post": "yes"}
+    )
+    assert deleted.status_code == 302
+    assert not SavedColumnMapping.objects.exists()
