@@ -510,3 +510,43 @@ def test_staff_see_and_delete_saved_mappings_in_the_admin(client, user):
     )
     assert deleted.status_code == 302
     assert not SavedColumnMapping.objects.exists()
+
+
+def test_a_reparse_body_larger_than_django_accepts_is_a_400(api, user, authors):
+    job = parsed_job(user)
+    mapping = {f"Header {i} {'x' * 50}": "isbn" for i in range(50_000)}
+    with override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=1024 * 1024):
+        response = api.post(f"{URL}{job.pk}/reparse/", {"column_mapping": mapping}, "json")
+    assert response.status_code == 400
+    assert "DATA_UPLOAD_MAX_MEMORY_SIZE" in response.json()["detail"]
+    job.refresh_from_db()
+    assert job.status == "parse_error"
+
+
+def test_a_deeply_nested_reparse_body_is_a_400(api, user, authors):
+    job = parsed_job(user)
+    body = '{"column_mapping": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    response = api.post(f"{URL}{job.pk}/reparse/", body, content_type="application/json")
+    assert response.status_code == 400
+    job.refresh_from_db()
+    assert job.status == "parse_error"
+
+
+def test_a_multipart_reparse_is_a_415(api, user, authors):
+    job = parsed_job(user)
+    response = api.post(f"{URL}{job.pk}/reparse/", {"save_mapping": "true"}, format="multipart")
+    assert response.status_code == 415
+    job.refresh_from_db()
+    assert job.status == "parse_error"
+
+
+def test_a_file_of_ten_thousand_headers_with_a_mapping_is_a_parse_error(api, user, authors):
+    headers = [f"Header {i}" for i in range(10_000)]
+    content = (",".join(headers) + "\n" + ",".join("x" for _ in headers) + "\n").encode()
+    response = upload(api, content, column_mapping={"Header 1": "isbn"})
+    assert response.status_code == 201
+    job = ImportJob.objects.get()
+    job.parse_data()
+    job.refresh_from_db()
+    assert job.status == "parse_error"
+    assert "10000 columns; at most 1000 are accepted" in job.error_message
