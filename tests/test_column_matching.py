@@ -340,3 +340,15 @@ def test_the_import_uses_the_mapping_the_dry_run_applied(make_import_job, author
     assert job.status == "imported", job.error_message
     assert Book.objects.count() == 2
     assert ImportJob.objects.get(pk=job.pk).saved_column_mapping is None
+
+
+def test_a_saved_mapping_naming_a_field_the_resource_dropped_parses_nothing(
+    make_import_job, authors, user
+):
+    save_mapping(user, mapping={**ODD_MAPPING, "Preis": "cost"})
+    job = make_import_job(odd_file("csv"), created_by=user)
+    job.parse_data()
+    job.refresh_from_db()
+    assert job.status == "parse_error"
+    assert "names field(s) the resource does not import: 'cost'" in job.error_message
+    assert job.parse_result["rows"] == 0

@@ -30,7 +30,7 @@ import difflib
 import hashlib
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -183,9 +183,12 @@ def match_columns(
     exact_index = {str(h): i for i, h in reversed(list(enumerate(headers)))}
     unknown: list[str] = []
     applied: dict[str, str] = {}
+    unknown_fields: list[str] = []
     for header, target in (mapping or {}).items():
         index = exact_index.get(header, stripped.get(str(header).strip()))
         wanted = by_name.get(target)
+        if wanted is None:
+            unknown_fields.append(str(target))
         if index is None:
             unknown.append(header)
             continue
@@ -194,17 +197,9 @@ def match_columns(
         matches[index] = (wanted, mapping_kind)
         claimed[wanted.name] = header
         applied[header] = wanted.name
-    _claim(headers, fields, matches, claimed, "exact", lambda f: [f.column_name], str)
+    _claim(headers, fields, matches, claimed, "exact", _exact_names, str)
     _claim(headers, fields, matches, claimed, "normalized", _loose_names, normalize_name)
-    _claim(
-        headers,
-        fields,
-        matches,
-        claimed,
-        "verbose_name",
-        lambda f: [f.verbose_name] if f.verbose_name else [],
-        normalize_name,
-    )
+    _claim(headers, fields, matches, claimed, "verbose_name", _verbose_names, normalize_name)
     cutoff = float(jobs_settings.COLUMN_SUGGESTION_CUTOFF)
     free = [f for f in fields if f.name not in claimed]
     report_headers: list[dict[str, Any]] = []
@@ -229,7 +224,14 @@ def match_columns(
         for f in fields
         if f.name not in claimed
     ]
+    problems = []
+    if unknown_fields:
+        names = ", ".join(repr(name) for name in unknown_fields[:20])
+        problems.append(
+            f"The column mapping names field(s) the resource does not import: {names}."
+        )
     return ColumnReport(
+        problems=problems,
         headers=report_headers,
         unmatched_fields=unmatched,
         mapping=applied,
@@ -240,8 +242,16 @@ def match_columns(
     )
 
 
+def _exact_names(f: ImportField) -> list[str]:
+    return [f.column_name]
+
+
 def _loose_names(f: ImportField) -> list[str]:
     return [f.column_name, f.name]
+
+
+def _verbose_names(f: ImportField) -> list[str]:
+    return [f.verbose_name] if f.verbose_name else []
 
 
 def _claim(
@@ -250,8 +260,8 @@ def _claim(
     matches: dict[int, tuple[ImportField, str]],
     claimed: dict[str, str],
     how: str,
-    names: Any,
-    key: Any,
+    names: Callable[[ImportField], list[str]],
+    key: Callable[[str], str],
 ) -> None:
     """Match still-free headers to still-free fields whose ``names`` equal the
     header under ``key`` (first header and first field win)."""
