@@ -116,8 +116,6 @@ def _model_field(model: Any, attribute: str | None) -> models.Field[Any, Any] | 
 def _model_field_required(model_field: models.Field[Any, Any] | None) -> bool:
     if model_field is None or model_field.auto_created or model_field.primary_key:
         return False
-    if isinstance(model_field, models.BooleanField) and not model_field.null:
-        return not model_field.has_default()
     return not (model_field.null or model_field.blank or model_field.has_default())
 
 
