@@ -352,3 +352,17 @@ def test_a_saved_mapping_naming_a_field_the_resource_dropped_parses_nothing(
     assert job.status == "parse_error"
     assert "names field(s) the resource does not import: 'cost'" in job.error_message
     assert job.parse_result["rows"] == 0
+
+
+def test_a_saved_mapping_chosen_by_id_is_reported_applied(make_import_job, authors, user):
+    chosen = save_mapping(user, name="chosen")
+    save_mapping(user, name="newer")
+    job = make_import_job(
+        odd_file("csv"), created_by=user, column_mapping=ODD_MAPPING, saved_column_mapping=chosen
+    )
+    job.parse_data()
+    job.refresh_from_db()
+    assert job.status == "parsed", job.error_message
+    columns = job.parse_result["columns"]
+    assert columns["saved_mapping"] == {"id": chosen.pk, "name": "chosen", "applied": True}
+    assert {e["match"] for e in columns["headers"]} == {"saved_mapping"}

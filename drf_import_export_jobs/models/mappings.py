@@ -101,22 +101,26 @@ class ColumnMatchingMixin:
         parse_error. Override to match otherwise."""
         signature = header_signature(headers)
         saved = SavedColumnMapping.objects.for_resource(self.created_by_id, self.resource_path)
-        found = saved.filter(header_signature=signature).order_by("-created_at", "-pk").first()
-        problems = []
-        if self.saved_column_mapping_id is not None:
-            chosen = saved.filter(pk=self.saved_column_mapping_id).first()
-            if chosen is not None and chosen.header_signature != signature:
-                problems.append(
-                    f"Saved column mapping {chosen.pk} was saved for a file with other "
-                    "headers (its header signature does not match this file's)."
-                )
         mapping: dict[str, str] = dict(self.column_mapping or {})
         kind = "mapping"
-        applied = bool(found and found.pk == self.saved_column_mapping_id)
-        if not mapping and found is not None and jobs_settings.APPLY_SAVED_COLUMN_MAPPINGS:
-            mapping, kind, applied = dict(found.mapping), "saved_mapping", True
+        problems = []
+        found = None
+        if self.saved_column_mapping_id is not None:
+            # Chosen by id: its mapping is the job's column_mapping.
+            found = saved.filter(pk=self.saved_column_mapping_id).first()
+            if found is not None and found.header_signature != signature:
+                problems.append(
+                    f"Saved column mapping {found.pk} was saved for a file with other "
+                    "headers (its header signature does not match this file's)."
+                )
+            kind = "saved_mapping"
+        if found is None:
+            found = saved.matching(headers).first()
+            if not mapping and found is not None and jobs_settings.APPLY_SAVED_COLUMN_MAPPINGS:
+                mapping, kind = dict(found.mapping), "saved_mapping"
         offer = None
         if found is not None:
+            applied = kind == "saved_mapping" and not problems
             offer = {"id": found.pk, "name": found.name, "applied": applied}
         report = match_columns(headers, resource, mapping, mapping_kind=kind, saved_mapping=offer)
         report.problems.extend(problems)
