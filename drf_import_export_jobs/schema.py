@@ -344,6 +344,15 @@ class JobViewSetSchema(AutoSchema):
             parameters.append(
                 OpenApiParameter("page", int, description="Page number of the errors.")
             )
+        if self._action() in ("mapping_detail", "delete_mapping"):
+            parameters.append(
+                OpenApiParameter(
+                    "mapping_id",
+                    int,
+                    OpenApiParameter.PATH,
+                    description="The id of one of the caller's saved column mappings.",
+                )
+            )
         return parameters
 
     def get_request_serializer(self) -> Any:

@@ -550,3 +550,13 @@ def test_a_file_of_ten_thousand_headers_with_a_mapping_is_a_parse_error(api, use
     job.refresh_from_db()
     assert job.status == "parse_error"
     assert "10000 columns; at most 1000 are accepted" in job.error_message
+
+
+@pytest.mark.parametrize("mapping_id", ["abc", "%C3%92%0A", "1" * 30, "¹"])
+def test_a_mapping_id_that_is_no_number_is_a_json_404(api, user, mapping_id):
+    save(user)
+    for method in (api.get, api.delete):
+        response = method(f"{MAPPINGS}{mapping_id}/")
+        assert response.status_code == 404
+        assert response["Content-Type"] == "application/json"
+    assert SavedColumnMapping.objects.count() == 1

@@ -160,7 +160,7 @@ class ColumnMappingMixin:
             mapping=data["column_mapping"],
         )
 
-    @action(detail=False, methods=["get"], url_path=r"mappings/(?P<mapping_id>[0-9]+)")
+    @action(detail=False, methods=["get"], url_path=r"mappings/(?P<mapping_id>[^/.]+)")
     def mapping_detail(self, request: Request, mapping_id: str, **kwargs: Any) -> Response:
         """One of the caller's saved mappings; 404 for anyone else's."""
         mapping = self.get_saved_mapping(mapping_id)
@@ -174,7 +174,10 @@ class ColumnMappingMixin:
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     def get_saved_mapping(self, mapping_id: str) -> SavedColumnMapping:
-        """The caller's saved mapping ``mapping_id`` (404 otherwise)."""
+        """The caller's saved mapping ``mapping_id`` (404 otherwise, also for
+        an id that is not a number the database can hold)."""
+        if not (mapping_id.isascii() and mapping_id.isdigit() and len(mapping_id) < 19):
+            raise Http404
         mapping = self.get_mapping_queryset().filter(pk=int(mapping_id)).first()
         if mapping is None:
             raise Http404

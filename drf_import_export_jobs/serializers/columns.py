@@ -10,7 +10,12 @@ from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from ..conf import jobs_settings
-from ..fields import MAX_MAPPED_HEADER_LENGTH, ColumnMappingField, NamedChoiceField
+from ..fields import (
+    MAX_MAPPED_HEADER_LENGTH,
+    ColumnMappingField,
+    FlatListField,
+    NamedChoiceField,
+)
 from ..models import SavedColumnMapping
 from ..pipeline.imports.columns import MATCH_KINDS, ImportField, header_signature
 from .base import ResourceBoundSerializer
@@ -346,8 +351,9 @@ class SavedColumnMappingCreateSerializer(ResourceBoundSerializer):
         return attrs
 
 
-class HeaderListField(serializers.ListField):
-    """A list of header names, documented with an ``example`` (the mapping's headers)."""
+class HeaderListField(FlatListField):
+    """A list of header names, documented with an ``example`` (the mapping's
+    headers); item errors are one flat list of messages."""
 
     def __init__(self, *, example: list[str], **kwargs: Any) -> None:
         self.example = example
