@@ -1,4 +1,4 @@
-"""Read-only admin pages for the default job models.
+"""Read-only admin pages for the default job models and saved column mappings.
 
 Jobs change only through their own methods, so the pages are view-only (no
 save button, a POST to a change page is refused) apart from cancelling, and a
@@ -26,7 +26,7 @@ from django.views.decorators.http import require_POST
 from .exceptions import InvalidJobStatus
 from .files import attachment_response
 from .handlers import JOB_FILE_FIELDS
-from .models import ExportJob, ImportJob
+from .models import ExportJob, ImportJob, SavedColumnMapping
 from .pipeline.imports.results import ROW_TYPES
 
 
@@ -262,5 +262,21 @@ class JobAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return self.file_link(job, "error_report")
 
 
+class SavedColumnMappingAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Saved column mappings, listed, viewed and deleted; users make them over
+    the REST API."""
+
+    list_display = ("id", "name", "owner", "resource_path", "created_at")
+    list_filter = ("resource_path",)
+    list_select_related = ("owner",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 admin.site.register(ImportJob, JobAdmin)
 admin.site.register(ExportJob, JobAdmin)
+admin.site.register(SavedColumnMapping, SavedColumnMappingAdmin)

@@ -96,6 +96,15 @@ DEFAULTS: dict[str, Any] = {
     # How many row errors are kept in the job's JSON results; every error is
     # in the error report file regardless.
     "MAX_ERRORS_IN_RESULT": 100,
+    # Column matching: a file header that matches no resource field exactly
+    # (nor ignoring case, accents and spaces, nor by verbose name) is reported
+    # with the closest field as a suggestion when their similarity (difflib
+    # ratio, 0 to 1) reaches this. Suggestions are never applied.
+    "COLUMN_SUGGESTION_CUTOFF": 0.6,
+    # A job created without a column mapping gets the newest mapping its
+    # creator saved for the resource and files with the same headers. False:
+    # such a saved mapping is only reported in the dry run's column report.
+    "APPLY_SAVED_COLUMN_MAPPINGS": True,
     # Prefix exported text cells starting with = + - @ (tab, CR) with a quote
     # so spreadsheet programs do not run them as formulas. Plain numbers are
     # left alone.

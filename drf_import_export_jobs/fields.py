@@ -4,8 +4,9 @@
 in the OpenAPI schema (see :mod:`drf_import_export_jobs.schema`);
 ``JSONObjectField`` takes a JSON object from a JSON body, a multipart text part
 or a multipart file part of type ``application/json`` (``ExportFiltersField``
-is one documented per resource); ``JobLinkField`` is the
-absolute URL of one of the job's routes.
+is one documented per resource); ``ColumnMappingField`` is a
+``{header: field}`` column mapping; ``JobLinkField`` is the absolute URL of
+one of the job's routes.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from django.urls import NoReverseMatch
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+
+from .conf import jobs_settings
 
 # Largest JSON option part accepted in a multipart upload, in bytes.
 MAX_JSON_PART_SIZE = 64 * 1024
@@ -125,3 +128,47 @@ class JobLinkField(serializers.Field):  # type: ignore[type-arg]
             return str(view.reverse_action(self.route, kwargs={"pk": job.pk}))
         except NoReverseMatch:
             return None
+
+
+# Longest header a column mapping may name, in characters.
+MAX_MAPPED_HEADER_LENGTH = 1000
+
+
+class ColumnMappingField(JSONObjectField):
+    """A column mapping: a JSON object ``{header: field}`` whose keys are the
+    file's header names and whose values name the resource's import fields.
+
+    Checked here: an object of at most ``MAX_COLUMNS`` entries, non-empty
+    header names of at most ``MAX_MAPPED_HEADER_LENGTH`` characters, field
+    names as strings, no field named twice. Whether the fields exist is for
+    the serializer, which knows the resource. ``example`` is the schema's."""
+
+    default_error_messages = {
+        **JSONObjectField.default_error_messages,
+        "too_many": "The mapping has {count} entries; at most {max} (MAX_COLUMNS) are accepted.",
+        "bad_header": "Header names must be non-empty strings of at most {max} characters.",
+        "not_a_field_name": "Header {header!r}: the field must be a string, got {type}.",
+        "field_twice": "Field {field!r} is mapped from more than one header: {headers}.",
+    }
+
+    def __init__(self, *, example: dict[str, str] | None = None, **kwargs: Any) -> None:
+        self.example = example if example is not None else {}
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> dict[str, str]:
+        mapping = super().to_internal_value(data)
+        limit = int(jobs_settings.MAX_COLUMNS)
+        if len(mapping) > limit:
+            self.fail("too_many", count=len(mapping), max=limit)
+        targets: dict[str, list[str]] = {}
+        for header, target in mapping.items():
+            if not header.strip() or len(header) > MAX_MAPPED_HEADER_LENGTH:
+                self.fail("bad_header", max=MAX_MAPPED_HEADER_LENGTH)
+            if not isinstance(target, str):
+                self.fail("not_a_field_name", header=header[:100], type=type(target).__name__)
+            targets.setdefault(target, []).append(header)
+        for target, headers in targets.items():
+            if len(headers) > 1:
+                names = ", ".join(repr(h[:100]) for h in headers[:5])
+                self.fail("field_twice", field=target[:100], headers=names)
+        return {str(header): str(target) for header, target in mapping.items()}

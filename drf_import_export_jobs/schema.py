@@ -9,6 +9,8 @@
 - :class:`ExportFiltersFieldExtension` documents export ``filters`` as the
   component ``<Prefix>ExportFilters``, a property per filter of the resource's
   FilterSet.
+- :class:`ColumnMappingFieldExtension` documents column mappings as objects
+  of strings with an example the server accepts.
 - :class:`ValidationErrorExtension` documents 400 bodies as
   ``JobValidationError``, an object of ``JobErrorMessages``.
 - :class:`JobViewSetSchema` is the ``schema`` of the job viewsets: request
@@ -31,6 +33,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 
 from .fields import NamedChoiceField
+from .schema_texts import DESCRIPTIONS, ERROR_DESCRIPTIONS, OPERATION_ID_ACTIONS, SUMMARIES
 from .serializers import (
     ErrorDetailSerializer,
     FileTooLargeSerializer,
@@ -74,7 +77,8 @@ class NamedChoiceFieldExtension(OpenApiSerializerFieldExtension):
             registry.register(component)
         ref = component.ref
         if field.allow_null:
-            return {"type": "string", "allOf": [ref], "nullable": True}
+            # Made ``oneOf`` the enum or a typed null by JobViewSetSchema.
+            return {"allOf": [ref], "nullable": True}
         return ref
 
 
@@ -86,6 +90,31 @@ class JSONObjectFieldExtension(OpenApiSerializerFieldExtension):
 
     def map_serializer_field(self, auto_schema: AutoSchema, direction: Any) -> dict[str, Any]:
         return {"type": "object", "additionalProperties": {}, "example": {}}
+
+
+class ColumnMappingFieldExtension(OpenApiSerializerFieldExtension):
+    """A ``ColumnMappingField`` is an object of strings (``{header: field}``)
+    with the field's ``example``, so Swagger UI pre-fills a mapping the server
+    accepts."""
+
+    target_class = "drf_import_export_jobs.fields.ColumnMappingField"
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema: AutoSchema, direction: Any) -> dict[str, Any]:
+        return {
+            "type": "object",
+            "additionalProperties": {"type": "string"},
+            "example": dict(self.target.example),
+        }
+
+
+class HeaderListFieldExtension(OpenApiSerializerFieldExtension):
+    """A ``HeaderListField`` is an array of strings with the field's ``example``."""
+
+    target_class = "drf_import_export_jobs.serializers.columns.HeaderListField"
+
+    def map_serializer_field(self, auto_schema: AutoSchema, direction: Any) -> dict[str, Any]:
+        return {"type": "array", "items": {"type": "string"}, "example": list(self.target.example)}
 
 
 class ExportFiltersFieldExtension(OpenApiSerializerFieldExtension):
@@ -182,99 +211,6 @@ def register_component(auto_schema: AutoSchema, name: str, schema: dict[str, Any
 
 JSON = "application/json"
 FILE = "application/octet-stream"
-
-#: Operation summaries per (job kind, action).
-SUMMARIES: dict[tuple[str, str], str] = {
-    ("import", "list"): "List import jobs",
-    ("export", "list"): "List export jobs",
-    ("import", "create"): "Upload a file to import",
-    ("export", "create"): "Start an export",
-    ("import", "retrieve"): "Get an import job",
-    ("export", "retrieve"): "Get an export job",
-    ("import", "confirm"): "Confirm a parsed import",
-    ("import", "cancel"): "Cancel an import",
-    ("export", "cancel"): "Cancel an export",
-    ("import", "destroy"): "Delete an import job",
-    ("export", "destroy"): "Delete an export job",
-    ("import", "errors"): "List the row errors of an import",
-    ("import", "errors_file"): "Download the error report of an import",
-    ("export", "download"): "Download the exported file",
-}
-
-#: Operation descriptions per (job kind, action).
-DESCRIPTIONS: dict[tuple[str, str], str] = {
-    ("import", "list"): "The caller's import jobs of this resource, newest first.",
-    ("export", "list"): "The caller's export jobs of this resource, newest first.",
-    ("import", "create"): (
-        "Upload a file (multipart) and create an import job; the dry run starts at once. "
-        "The format comes from `file_format` or the file name's extension."
-    ),
-    ("export", "create"): "Create an export job (JSON body); the export starts at once.",
-    ("import", "retrieve"): "The import job: status, progress, totals, first errors, links.",
-    ("export", "retrieve"): "The export job: status, progress, options, download link.",
-    ("import", "confirm"): (
-        "Confirm a parsed import (`parsed -> import_confirmed`); the import starts. "
-        "409 with the current status otherwise."
-    ),
-    ("import", "cancel"): (
-        "Cancel the import (from created, parsing, import_confirmed or importing); "
-        "nothing is left half-imported. 409 with the current status otherwise."
-    ),
-    ("export", "cancel"): (
-        "Cancel the export (from created or exporting). 409 with the current status otherwise."
-    ),
-    ("import", "destroy"): (
-        "Delete the job and its files. 409 while it is active "
-        "(created, parsing, import_confirmed, importing): cancel it first."
-    ),
-    ("export", "destroy"): (
-        "Delete the job and its file. 409 while it is active (created, exporting): "
-        "cancel it first."
-    ),
-    ("import", "errors"): (
-        "Every row error of the latest run as JSON, paginated (`?page=`). "
-        "`errors/file/` sends the whole report as a CSV file."
-    ),
-    ("import", "errors_file"): (
-        "The whole per-row error report of the latest run as a CSV file "
-        "(`row,field,message`; `Content-Disposition: attachment`, a `.csv` file name). "
-        "The body is `application/octet-stream` whatever `Accept` asks for. With the "
-        "`DOWNLOAD_REDIRECT` setting a stored report is answered with a 302 to the "
-        "storage's URL for it."
-    ),
-    ("export", "download"): (
-        "The exported file (`Content-Disposition: attachment`, the file name carries the "
-        "format's extension). The body is `application/octet-stream` whatever `Accept` "
-        "asks for. 409 with the current status until the job is exported. With the "
-        "`DOWNLOAD_REDIRECT` setting the answer is a 302 to the storage's URL for the file."
-    ),
-}
-
-#: The last part of the operation ids per action (``bookImportsConfirm``).
-OPERATION_ID_ACTIONS: dict[str, str] = {
-    "list": "List",
-    "create": "Create",
-    "retrieve": "Retrieve",
-    "destroy": "Delete",
-    "confirm": "Confirm",
-    "cancel": "Cancel",
-    "errors": "Errors",
-    "errors_file": "ErrorsFile",
-    "download": "Download",
-}
-
-#: What each error status means, as the response description.
-ERROR_DESCRIPTIONS: dict[int, str] = {
-    400: "Invalid input: messages per field.",
-    401: "Not authenticated.",
-    403: "Not allowed.",
-    404: "No such job for the caller (or no such page).",
-    406: "The `Accept` header asks for a media type this route cannot send.",
-    409: "The job's status does not allow this: the current status.",
-    413: "The upload is larger than `MAX_UPLOAD_SIZE`.",
-    415: "Unsupported request media type.",
-    429: "Too many requests (throttled).",
-}
 
 
 def _errors(*codes: int, conflict: Any = None) -> dict[Any, Any]:
@@ -431,12 +367,33 @@ class JobViewSetSchema(AutoSchema):
             )
         if self._action() in ("download", "errors_file"):
             parameters.append(LOCATION_HEADER)
+        if self._action() in ("mapping_detail", "delete_mapping"):
+            parameters.append(
+                OpenApiParameter(
+                    "mapping_id",
+                    int,
+                    OpenApiParameter.PATH,
+                    description="The id of one of the caller's saved column mappings.",
+                )
+            )
         return parameters
 
     def get_request_serializer(self) -> Any:
-        if self._action() in ("confirm", "cancel"):
+        if self._action() in ("confirm", "cancel", "mappings", "mapping_detail", "delete_mapping"):
             return None
         return super().get_request_serializer()
+
+    def _get_paginator(self) -> Any:
+        """Only ``list`` is paginated (the saved mappings are a plain array)."""
+        if self._action() not in (None, "list"):
+            return None
+        return super()._get_paginator()  # type: ignore[no-untyped-call]
+
+    def get_filter_backends(self) -> list[Any]:
+        """Only ``list`` takes the job filters (``?status=``)."""
+        if self._action() not in (None, "list"):
+            return []
+        return list(super().get_filter_backends())
 
     def get_response_serializers(self) -> Any:
         """The job routes' bodies per status; every route may answer 429
@@ -485,6 +442,22 @@ class JobViewSetSchema(AutoSchema):
             }
         if action == "errors":
             return {**_ok(RowErrorPageSerializer, "A page of row errors."), **auth, **_errors(404)}
+        if action == "reparse":
+            return {
+                **_ok(job, "Parsing again: the job is created and its dry run starts.", code=202),
+                **_errors(400, 415),
+                **auth,
+                **_errors(404, 409, conflict=conflict),
+            }
+        saved: Any = getattr(view, "saved_mapping_serializer_class", None)
+        if action == "mappings":
+            return {**_ok(saved(many=True), "The saved mappings."), **auth}
+        if action == "create_mapping":
+            return {**_ok(saved, "The saved mapping.", code=201), **_errors(400, 415), **auth}
+        if action == "mapping_detail":
+            return {**_ok(saved, "The saved mapping."), **auth, **_errors(404)}
+        if action == "delete_mapping":
+            return {204: OpenApiResponse(description="Deleted."), **auth, **_errors(404)}
         if action == "errors_file":
             return {
                 **_ok(OpenApiTypes.BINARY, "The error report (CSV).", FILE),

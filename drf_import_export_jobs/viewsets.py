@@ -7,15 +7,22 @@ Subclass one per resource and register it with any DRF router::
 
     router.register("books/imports", BookImportViewSet, basename="book-import")
 
-Routes: list, create, retrieve, ``cancel``, delete, and ``confirm`` and
-``errors`` (imports) or ``download`` (exports). See ``docs/rest-api.md``.
+Routes: list, create, retrieve, ``cancel``, delete, and ``confirm``,
+``errors``, ``reparse`` and ``mappings`` (imports) or ``download``
+(exports). See ``docs/rest-api.md``.
 """
 
 from __future__ import annotations
 
 from rest_framework import mixins, viewsets
 
-from .mixins import CancelJobMixin, DestroyJobMixin, ExportJobMixin, ImportJobMixin
+from .mixins import (
+    CancelJobMixin,
+    ColumnMappingMixin,
+    DestroyJobMixin,
+    ExportJobMixin,
+    ImportJobMixin,
+)
 
 __all__ = ["ExportJobViewSet", "ImportJobViewSet"]
 
@@ -23,6 +30,7 @@ __all__ = ["ExportJobViewSet", "ImportJobViewSet"]
 # JobViewSetMixin declares ``request: Request`` as APIView does; the stubs'
 # Django View says HttpRequest.
 class ImportJobViewSet(  # type: ignore[misc]
+    ColumnMappingMixin,
     ImportJobMixin,
     CancelJobMixin,
     DestroyJobMixin,
@@ -31,7 +39,8 @@ class ImportJobViewSet(  # type: ignore[misc]
     viewsets.GenericViewSet,  # type: ignore[type-arg]
 ):
     """Import jobs of one resource: upload (multipart), poll, confirm, cancel,
-    row errors, delete. Set ``resource_class``."""
+    row errors, reparse with a column mapping, saved mappings, delete. Set
+    ``resource_class``."""
 
 
 # JobViewSetMixin declares ``request: Request`` as APIView does; the stubs'

@@ -18,7 +18,7 @@ from django.test import override_settings
 from rest_framework.test import APIClient
 
 from drf_import_export_jobs.mixins import JobViewSetMixin
-from drf_import_export_jobs.models import ExportJob, ImportJob
+from drf_import_export_jobs.models import ExportJob, ImportJob, SavedColumnMapping
 from tests import api_urls
 from tests.conftest import BOOK_RESOURCE, book_rows, csv_bytes
 
@@ -26,7 +26,8 @@ pytestmark = pytest.mark.usefixtures("empty_job_storage")
 
 PREFIX = {"import": "/api/books/imports/", "export": "/api/books/exports/"}
 
-# (job kind, action, HTTP method, path after the prefix; {pk} for detail routes)
+# (job kind, action, HTTP method, path after the prefix; {pk} for detail routes,
+# {mapping} for the newest saved column mapping)
 ROUTES: list[tuple[str, str, str, str]] = [
     ("import", "list", "get", ""),
     ("import", "create", "post", ""),
@@ -36,6 +37,11 @@ ROUTES: list[tuple[str, str, str, str]] = [
     ("import", "cancel", "post", "{pk}/cancel/"),
     ("import", "errors", "get", "{pk}/errors/"),
     ("import", "errors_file", "get", "{pk}/errors/file/"),
+    ("import", "reparse", "post", "{pk}/reparse/"),
+    ("import", "mappings", "get", "mappings/"),
+    ("import", "create_mapping", "post", "mappings/"),
+    ("import", "mapping_detail", "get", "mappings/{mapping}/"),
+    ("import", "delete_mapping", "delete", "mappings/{mapping}/"),
     ("export", "list", "get", ""),
     ("export", "create", "post", ""),
     ("export", "retrieve", "get", "{pk}/"),
@@ -81,6 +87,9 @@ def make_job(kind: str, owner: Any, **fields: Any) -> Any:
         job.error_report.save("r.csv", ContentFile(b"row,field,message\n1,,bad\n"), save=False)
         job.save()
         ImportJob.objects.filter(pk=job.pk).update(status="parsed")
+        SavedColumnMapping.objects.create(
+            owner=owner, resource_path=BOOK_RESOURCE, headers=["ISBN"], mapping={"ISBN": "isbn"}
+        )
         return ImportJob.objects.get(pk=job.pk)
     job = ExportJob(
         resource_path=BOOK_RESOURCE, file_format_name="csv", created_by=owner, **fields
@@ -100,7 +109,8 @@ def body_for(kind: str, action: str) -> tuple[Any, str | None]:
 
 
 def call(client: APIClient, kind: str, action: str, method: str, path: str, pk: Any, **extra: Any):
-    url = PREFIX[kind] + path.format(pk=pk)
+    mapping = SavedColumnMapping.objects.order_by("-pk").values_list("pk", flat=True).first()
+    url = PREFIX[kind] + path.format(pk=pk, mapping=mapping or 0)
     data, fmt = body_for(kind, action)
     if data is None:
         return getattr(client, method)(url, **extra)

@@ -97,6 +97,7 @@ def test_the_customisation_page_names_every_attribute_and_hook():
     classes = [
         mixins.JobViewSetMixin,
         mixins.ImportJobMixin,
+        mixins.ColumnMappingMixin,
         mixins.ExportJobMixin,
         mixins.CancelJobMixin,
         mixins.DestroyJobMixin,
@@ -266,6 +267,7 @@ def test_the_import_diagram_has_every_transition():
         (S.IMPORTING, S.IMPORTED),
         (S.IMPORTING, S.IMPORT_ERROR),
         *((status, S.CANCELLED) for status in ImportJob.CANCELLABLE),
+        *((status, S.CREATED) for status in ImportJob.REPARSABLE),
     }
     assert diagram_edges("Import jobs") == {(str(a), str(b)) for a, b in expected}
     assert {s for edge in expected for s in edge} == set(S.values)

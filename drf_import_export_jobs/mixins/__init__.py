@@ -11,9 +11,11 @@ from .actions import CancelJobMixin, DestroyJobMixin
 from .base import JobViewSetMixin
 from .exports import ExportJobMixin
 from .imports import ImportJobMixin
+from .mappings import ColumnMappingMixin
 
 __all__ = [
     "CancelJobMixin",
+    "ColumnMappingMixin",
     "DestroyJobMixin",
     "ExportJobMixin",
     "ImportJobMixin",

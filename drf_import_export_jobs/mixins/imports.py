@@ -24,6 +24,7 @@ from ..filters import ImportJobFilterSet
 from ..formats import allowed_import_formats
 from ..pagination import ErrorReportPagination
 from ..parsers import JobJSONParser
+from ..pipeline.imports.columns import import_fields
 from ..renderers import FILE_MEDIA_TYPE, OctetStreamRenderer
 from ..swapping import get_import_job_model
 from ..uploads import UploadSizeLimitHandler, limit_upload_size
@@ -62,6 +63,8 @@ class ImportJobMixin(JobViewSetMixin):
     def get_serializer_options(self) -> dict[str, Any]:
         options = super().get_serializer_options()
         options["file_formats"] = allowed_import_formats(self.get_resource_class())
+        resource = self.get_resource(**self.get_resource_kwargs({}))
+        options["field_names"] = [field.name for field in import_fields(resource)]
         return options
 
     def get_parsers(self) -> list[BaseParser]:

@@ -27,14 +27,16 @@ from ..progress import ProgressReporter
 from ..tables import check_resource_tables
 from ..transitions import transition
 from .base import BaseJob, new_task_id
+from .mappings import ColumnMatchingMixin, SavedColumnMapping
 
 logger = logging.getLogger(__name__)
 
 
-class AbstractImportJob(BaseJob):
+class AbstractImportJob(ColumnMatchingMixin, BaseJob):
     """An upload that is dry-run (parsed), reviewed, confirmed and imported.
 
     ``created -> parsing -> parsed | input_error | parse_error``;
+    ``parsed | input_error | parse_error -> created`` (``reparse()``);
     ``parsed -> import_confirmed -> importing -> imported | import_error``;
     ``cancelled`` from created, parsing, import_confirmed or runner.
     """
@@ -53,6 +55,8 @@ class AbstractImportJob(BaseJob):
 
     CANCELLABLE = ("created", "parsing", "import_confirmed", "importing")
     RUNNING = ("parsing", "importing")
+    # Statuses whose file may be parsed again (``reparse()``).
+    REPARSABLE = ("parsed", "input_error", "parse_error")
     PENDING = ("created", "import_confirmed")
     LOST_WORKER = {
         "parsing": ("parse_error", "parse_finished_at"),
@@ -87,6 +91,21 @@ class AbstractImportJob(BaseJob):
         _("skip invalid rows"),
         default=False,
         help_text=_("Import the valid rows and skip rows that fail validation."),
+    )
+    column_mapping = models.JSONField(
+        _("column mapping"),
+        default=dict,
+        blank=True,
+        help_text=_("{header: field}: the file's headers read as these resource fields."),
+    )
+    saved_column_mapping = models.ForeignKey(
+        "drf_import_export_jobs.SavedColumnMapping",
+        verbose_name=_("saved column mapping"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("The saved mapping the column mapping was taken from, if any."),
     )
     parse_task_id = models.CharField(_("parse task id"), max_length=255, blank=True)
     import_task_id = models.CharField(_("import task id"), max_length=255, blank=True)
@@ -171,6 +190,7 @@ class AbstractImportJob(BaseJob):
                         resource,
                         collector=collector,
                         progress=progress,
+                        match=self.match_columns,
                     )
                 else:
                     choice = runner.run_resource(
@@ -181,6 +201,7 @@ class AbstractImportJob(BaseJob):
                         collector=collector,
                         progress=progress,
                         record_writer=stage,
+                        match=self.match_columns,
                     )
                     bulk = choice.bulk
         except JobCancelled:
@@ -212,6 +233,50 @@ class AbstractImportJob(BaseJob):
         self._finish_parse(S.INPUT_ERROR if failed else S.PARSED, collector, fields)
         if not failed and self.skip_parse_step:
             self.confirm_import()
+
+    def reparse(
+        self,
+        column_mapping: dict[str, str] | None = None,
+        saved_mapping: SavedColumnMapping | None = None,
+    ) -> None:
+        """``parsed | input_error | parse_error -> created``: parse the stored
+        file again with ``column_mapping`` (taken from ``saved_mapping`` when
+        given), without another upload.
+
+        One conditional UPDATE stores a new parse task id and the mapping and
+        clears the results, progress and error report of the previous run;
+        its report file and staged records are deleted and the parse task is
+        sent once the transaction commits. Raises ``InvalidJobStatus`` (409)
+        in any other status."""
+        S = self.ImportStatus
+        task_id = new_task_id()
+        if saved_mapping is not None:
+            column_mapping = dict(saved_mapping.mapping)
+        old_report = self.error_report.name or ""
+        transition(
+            self,
+            S.CREATED,
+            self.REPARSABLE,
+            parse_task_id=task_id,
+            column_mapping=dict(column_mapping or {}),
+            saved_column_mapping=saved_mapping,
+            parse_result=None,
+            import_result=None,
+            parse_started_at=None,
+            parse_finished_at=None,
+            progress_current=0,
+            progress_total=None,
+            error_message="",
+            traceback="",
+            error_report="",
+            worker_token="",
+        )
+        alias = router.db_for_write(type(self))
+        if old_report:
+            storage = self.error_report.storage
+            transaction.on_commit(partial(storage.delete, old_report), using=alias)
+        transaction.on_commit(self.delete_staged_results, using=alias)
+        dispatch.send_job_task(dispatch.PARSE_TASK, self, task_id)
 
     def delete_staged_results(self) -> None:
         """Delete the dry run's records (after the import, with the job)."""
@@ -307,6 +372,7 @@ class AbstractImportJob(BaseJob):
                         stop_when=must_stop,
                         record_reader=staged,
                         choice=choice or choose_engine(resource),
+                        match=self.match_columns_for_import,
                     )
                     if must_stop(collector):
                         raise runner.RowsFailed()

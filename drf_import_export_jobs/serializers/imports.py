@@ -17,6 +17,12 @@ from ..models import AbstractImportJob
 from ..pipeline.imports.results import ROW_TYPES
 from ..swapping import get_import_job_model
 from .base import ResourceBoundSerializer, StaffOnlyTraceback
+from .columns import (
+    ColumnReportSerializer,
+    MappingChoiceSerializer,
+    MappingOutputField,
+    column_report,
+)
 from .parts import (
     IMPORT_STATUS_ENUM,
     EngineSerializer,
@@ -42,6 +48,10 @@ class ImportJobSerializer(StaffOnlyTraceback, ResourceBoundSerializer):
     original_filename = serializers.CharField(read_only=True)
     skip_parse_step = serializers.BooleanField(read_only=True)
     skip_invalid_rows = serializers.BooleanField(read_only=True)
+    column_mapping = MappingOutputField(
+        read_only=True, help_text="The column mapping the job was created or reparsed with."
+    )
+    columns = serializers.SerializerMethodField()
     totals = serializers.SerializerMethodField()
     engine = serializers.SerializerMethodField()
     error_count = serializers.SerializerMethodField()
@@ -73,6 +83,11 @@ class ImportJobSerializer(StaffOnlyTraceback, ResourceBoundSerializer):
         """The results of the latest phase that produced any."""
         result = job.import_result if job.import_result is not None else job.parse_result
         return result if isinstance(result, dict) else None
+
+    @extend_schema_field(ColumnReportSerializer(allow_null=True))
+    def get_columns(self, job: Any) -> dict[str, Any] | None:
+        """How the dry run matched the file's headers (null before it read them)."""
+        return column_report(job)
 
     @extend_schema_field(TotalsSerializer(allow_null=True))
     def get_totals(self, job: Any) -> dict[str, int] | None:
@@ -110,10 +125,13 @@ class ImportJobSerializer(StaffOnlyTraceback, ResourceBoundSerializer):
         return self.hide_traceback(super().to_representation(instance))
 
 
-class ImportJobCreateSerializer(ResourceBoundSerializer):
+class ImportJobCreateSerializer(MappingChoiceSerializer, ResourceBoundSerializer):
     """Multipart input of a new import job. ``resource_kwargs`` is passed
     through the viewset's ``get_resource_kwargs()``; the file is checked for
-    size before it is stored, and stored under a generated name."""
+    size before it is stored, and stored under a generated name. A column
+    mapping (``column_mapping`` or a saved one's ``column_mapping_id``) is
+    checked against the resource's fields; whether its headers are in the
+    file is for the dry run (which ends in parse_error if not)."""
 
     component_suffix = "ImportJobCreate"
 
@@ -130,7 +148,12 @@ class ImportJobCreateSerializer(ResourceBoundSerializer):
             required=False,
             help_text="Format of the file; by default taken from the file name's extension.",
         )
-        return fields_in_order(fields, ["file", "file_format"])
+        # New options go last: clients generated with positional arguments
+        # keep their order.
+        return fields_in_order(
+            fields,
+            ["file", "file_format", "skip_parse_step", "skip_invalid_rows", "resource_kwargs"],
+        )
 
     def get_job_model(self) -> type[AbstractImportJob]:
         """The model of the new job: the viewset's ``get_job_model()``, else
@@ -177,13 +200,15 @@ class ImportJobCreateSerializer(ResourceBoundSerializer):
             raise serializers.ValidationError({"resource_kwargs": ["No arguments are accepted."]})
         else:
             attrs["resource_kwargs"] = {}
-        return attrs
+        return super().validate(attrs)
 
     def create(self, validated_data: dict[str, Any]) -> Any:
         """A new job from the input plus what ``save(**kwargs)`` adds
         (``created_by``, ``resource_path``, fields of a custom job model...)."""
         data = dict(validated_data)
         upload = data.pop("file")
+        data.pop("column_mapping_id", None)
+        data["saved_column_mapping"] = data.pop("saved_mapping", None)
         model = self.get_job_model()
         job = model(
             file_format_name=data.pop("file_format"),

@@ -22,9 +22,15 @@ from books_client.api.books import (
     book_imports_cancel,
     book_imports_confirm,
     book_imports_create,
+    book_imports_mappings_list,
+    book_imports_reparse,
     book_imports_retrieve,
 )
-from books_client.models import BookExportJobCreateRequest, BookImportJobCreateRequest
+from books_client.models import (
+    BookExportJobCreateRequest,
+    BookImportJobCreateRequest,
+    ImportJobReparseRequest,
+)
 from books_client.types import File, Response
 
 FINISHED = {
@@ -80,6 +86,50 @@ def import_books(client: AuthenticatedClient, name: str, content: bytes) -> Any:
 
 
 # --8<-- [end:import]
+
+
+# --8<-- [start:mapping]
+def import_with_mapping(
+    client: AuthenticatedClient, name: str, content: bytes, mapping: dict[str, str]
+) -> tuple[dict[str, str], Any]:
+    """Upload a file whose headers are not the resource's, read the dry run's
+    suggestions, parse it again with ``mapping`` (saved for the next file with
+    the same headers), confirm it and wait for the import."""
+    body = BookImportJobCreateRequest(file=File(payload=io.BytesIO(content), file_name=name))
+    job = book_imports_create.sync(client=client, body=body)
+
+    def fetch() -> Any:
+        return book_imports_retrieve.sync(job.id, client=client)
+
+    job = wait(fetch, {"parsed", "input_error", "parse_error"})
+    suggestions = {
+        column.header: column.suggestion.field
+        for column in job.columns.headers
+        if column.suggestion is not None
+    }  # e.g. {"ISBN-13": "isbn", "Autor": "author"}
+    request = ImportJobReparseRequest.from_dict(
+        {"column_mapping": mapping, "save_mapping": True, "mapping_name": "shop export"}
+    )
+    book_imports_reparse.sync(job.id, client=client, body=request)
+    wait(fetch, {"parsed"})
+    book_imports_confirm.sync(job.id, client=client)
+    return suggestions, wait(fetch, {"imported"})
+
+
+# --8<-- [end:mapping]
+
+
+def saved_mappings(client: AuthenticatedClient) -> list[Any]:
+    return book_imports_mappings_list.sync(client=client) or []
+
+
+def parse(client: AuthenticatedClient, name: str, content: bytes) -> Any:
+    """Upload a file and wait for its dry run to end."""
+    job = start_import(client, name, content)
+    return wait(
+        lambda: book_imports_retrieve.sync(job.id, client=client),
+        {"parsed", "input_error", "parse_error"},
+    )
 
 
 # --8<-- [start:export]

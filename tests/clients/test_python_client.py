@@ -73,3 +73,31 @@ def test_cancel_and_conflicts(python_client, client, api_server, ann):
     assert ExportJob.objects.get(pk=export.id).status == "cancelled"
     assert ImportJob.objects.get(pk=upload.id).status == "cancelled"
     assert Book.objects.count() == 0
+
+
+MAPPING = {"ISBN-13": "isbn", "Book title": "title", "Autor": "author", "Preis": "price"}
+
+
+def shop_file(*rows: str) -> bytes:
+    return ("ISBN-13,Book title,Autor,Preis\n" + "\n".join(rows) + "\n").encode()
+
+
+def test_column_mapping_reparse_saved_and_reused(python_client, client, ann):
+    content = shop_file("9780000000001,Dune,Ann,12.50", "9780000000002,Emma,Ann,8")
+    suggestions, job = python_client.import_with_mapping(client, "shop.csv", content, MAPPING)
+    assert suggestions["ISBN-13"] == "isbn" and suggestions["Autor"] == "author"
+    assert job.status == "imported"
+    assert job.totals.new == 2
+    assert job.column_mapping.to_dict() == MAPPING
+    assert Book.objects.get(isbn="9780000000001").title == "Dune"
+
+    [saved] = python_client.saved_mappings(client)
+    assert saved.name == "shop export"
+    assert saved.column_mapping.to_dict() == MAPPING
+
+    second = python_client.parse(client, "more.csv", shop_file("9780000000003,Ulysses,Ann,20"))
+    assert second.status == "parsed"
+    assert second.columns.saved_mapping.id == saved.id
+    assert second.columns.saved_mapping.applied is True
+    assert {column.match.value for column in second.columns.headers} == {"saved_mapping"}
+    assert python_client.confirm(client, second.id).status_code == 202

@@ -1,6 +1,6 @@
 """The API schema passes ``redocly lint`` with the recommended rules (except
-the trailing slash rule: tests/clients/ts/redocly.yaml): the reviewed schema
-of the tests and the example project's."""
+the trailing slash and ambiguous paths rules: tests/clients/ts/redocly.yaml):
+the reviewed schema of the tests and the example project's."""
 
 from __future__ import annotations
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from typing import Any
 
 import pytest
@@ -128,3 +129,34 @@ def test_openapi_fetch_export_and_download_as_a_blob(run_flow, ann):
     assert result["disposition"].startswith("attachment;")
     rows = list(csv.DictReader(io.StringIO(result["content"])))
     assert [row["isbn"] for row in rows] == ["12", "8", "4"]
+
+
+MAPPING = {"ISBN-13": "isbn", "Book title": "title", "Autor": "author", "Preis": "price"}
+
+
+def test_column_mapping_reparse_saved_and_reused(run_flow, ann, tmp_path):
+    header = "ISBN-13,Book title,Autor,Preis\n"
+    first = tmp_path / "shop.csv"
+    first.write_text(header + "9780000000001,Dune,Ann,12.50\n9780000000002,Emma,Ann,8\n")
+    second = tmp_path / "more.csv"
+    second.write_text(header + "9780000000003,Ulysses,Ann,20\n")
+    result = run_flow(
+        "mapping",
+        IMPORT_FILE=str(first),
+        SECOND_FILE=str(second),
+        COLUMN_MAPPING=json.dumps(MAPPING),
+    )
+    assert result["firstRun"]["status"] == "parse_error"
+    assert result["suggestions"]["ISBN-13"] == "isbn"
+    assert result["suggestions"]["Autor"] == "author"
+    assert result["reparseStatus"] == 202
+    assert result["parsed"]["columns"]["mapping"] == MAPPING
+    assert result["imported"]["status"] == "imported"
+    assert result["imported"]["totals"]["new"] == 2
+    [saved] = result["saved"]
+    assert saved["name"] == "shop export" and saved["column_mapping"] == MAPPING
+    assert result["secondParsed"]["columns"]["saved_mapping"] == {
+        "id": saved["id"], "name": "shop export", "applied": True,
+    }  # fmt: skip
+    assert result["secondImported"]["status"] == "imported"
+    assert Book.objects.count() == 3

@@ -11,7 +11,8 @@ Results are plain JSON::
         {"row": null, "field": null, "message": "..."}   # not tied to a row
       ],
       "engine": "bulk",           # or "rows" (absent when no engine ran)
-      "engine_reason": "..."      # why that engine
+      "engine_reason": "...",     # why that engine
+      "columns": {...}            # how the headers were matched (see .columns)
     }
 
 Row numbers count data rows from 1 (the header is not a row), as
@@ -47,6 +48,8 @@ class ResultCollector:
         self.max_errors = int(jobs_settings.MAX_ERRORS_IN_RESULT)
         # {"engine": ..., "engine_reason": ...} once an engine ran the rows.
         self.engine: dict[str, str] = {}
+        # The column report (ColumnReport.as_dict()) once the header was read.
+        self.columns: dict[str, Any] | None = None
         self._report: IO[str] | None = None
         self._writer: Any = None
 
@@ -109,13 +112,16 @@ class ResultCollector:
         return self.totals["invalid"] > 0
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        result = {
             "totals": dict(self.totals),
             "rows": self.rows,
             "error_count": self.error_count,
             "errors": list(self.errors),
             **self.engine,
         }
+        if self.columns is not None:
+            result["columns"] = self.columns
+        return result
 
     def report_file(self) -> IO[str] | None:
         """The CSV error report rewound for reading, or None without errors."""

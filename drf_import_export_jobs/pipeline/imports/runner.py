@@ -25,6 +25,7 @@ from ...conf import jobs_settings
 from ...exceptions import FileParseError, JobCancelled
 from ...progress import ProgressReporter
 from .bulk import BulkImporter
+from .columns import ColumnReport, match_columns
 from .engines import EngineChoice, choose_engine
 from .reading import Table, open_table
 from .replayfile import RecordReader, RecordWriter
@@ -32,6 +33,9 @@ from .results import ResultCollector
 from .sequences import forward_only_sequence_reset
 
 logger = logging.getLogger(__name__)
+
+#: Matches a file's headers to the resource's fields (see :mod:`.columns`).
+ColumnMatcher = Callable[[list[str], Resource], ColumnReport]
 
 
 class RowsFailed(Exception):
@@ -52,7 +56,8 @@ def check_columns(headers: list[str], resource: Resource) -> None:
         raise FileParseError(
             "None of the file's columns is one this import knows. Expected some of: "
             + ", ".join(known)
-            + "."
+            + ". The results' column report suggests fields for the file's headers; "
+            "parse the file again with a column mapping."
         )
     missing = [column for column in required if column not in headers]
     if missing:
@@ -61,14 +66,30 @@ def check_columns(headers: list[str], resource: Resource) -> None:
             + ", ".join(missing)
             + ". Its header has: "
             + ", ".join(h for h in headers if h)
-            + "."
+            + ". Map a header to each of them with a column mapping (the results' column "
+            "report suggests fields)."
         )
 
 
 def open_checked(
-    stream: IO[bytes], format_name: str, resource: Resource, *, count: bool = True
+    stream: IO[bytes],
+    format_name: str,
+    resource: Resource,
+    *,
+    count: bool = True,
+    match: ColumnMatcher | None = None,
+    collector: ResultCollector | None = None,
 ) -> Table:
+    """Open the file, match its headers to the resource's fields (``match``,
+    by default without a column mapping) and check the result: the table's
+    ``headers`` are then the column names the resource reads. The column
+    report goes to ``collector`` before any check can fail."""
     table = open_table(stream, format_name, count=count)
+    report = (match or match_columns)(table.headers, resource)
+    if collector is not None:
+        collector.columns = report.as_dict()
+    report.check()
+    table.headers = report.read_headers
     check_columns(table.headers, resource)
     return table
 
@@ -86,6 +107,7 @@ def run_resource(
     record_writer: RecordWriter | None = None,
     record_reader: RecordReader | None = None,
     choice: EngineChoice | None = None,
+    match: ColumnMatcher | None = None,
 ) -> EngineChoice:
     """Import (or dry-run) every row of ``stream`` through ``resource``.
 
@@ -93,7 +115,8 @@ def run_resource(
     chunks inside a transaction it rolls back, records them in
     ``record_writer``, and an import replays them from ``record_reader`` (see
     :mod:`.replayfile`). ``choice`` is the engine, chosen (and logged) here when
-    not given. Returns the engine that ran. Raises :class:`RowsFailed` as
+    not given; ``match`` matches the file's headers to the resource's fields
+    (see :func:`open_checked`). Returns the engine that ran. Raises :class:`RowsFailed` as
     soon as ``stop_when(collector)`` is true after a chunk. Raises
     :class:`JobCancelled` when, between chunks, the job was cancelled or
     otherwise left the run (``progress.should_stop()``).
@@ -103,7 +126,14 @@ def run_resource(
     collector.engine = choice.as_dict()
     alias = resource.get_db_connection_name()
     # The import knows the total from its dry run: the file is read once.
-    table = open_checked(stream, format_name, resource, count=progress.total is None)
+    table = open_checked(
+        stream,
+        format_name,
+        resource,
+        count=progress.total is None,
+        match=match,
+        collector=collector,
+    )
     if table.total is not None:
         progress.set_total(table.total)
     kwargs = dict(import_kwargs or {})
@@ -194,10 +224,11 @@ def scan_rows(
     *,
     collector: ResultCollector,
     progress: ProgressReporter,
+    match: ColumnMatcher | None = None,
 ) -> None:
     """Check the file's structure and count its rows without running the
     resource (used when the dry run is skipped)."""
-    table = open_checked(stream, format_name, resource)
+    table = open_checked(stream, format_name, resource, match=match, collector=collector)
     progress.set_total(table.total)
     number = 0
     for _cells, problem in table.rows():

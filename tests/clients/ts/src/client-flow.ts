@@ -3,8 +3,9 @@
 // committed). docs/frontend.md shows this code; tests/clients/test_ts_client.py
 // compiles it with tsc and runs it against a live server and a real worker.
 //
-// Usage: node dist/client-flow.js import|export|cancel
-// Environment: API_URL, API_USERNAME, API_PASSWORD; IMPORT_FILE for "import".
+// Usage: node dist/client-flow.js import|export|cancel|mapping
+// Environment: API_URL, API_USERNAME, API_PASSWORD; IMPORT_FILE for "import";
+// IMPORT_FILE, SECOND_FILE and COLUMN_MAPPING (JSON) for "mapping".
 // Prints one JSON object with what the API answered.
 
 import { readFileSync } from "node:fs";
@@ -18,6 +19,8 @@ import {
   bookImportsCancel,
   bookImportsConfirm,
   bookImportsCreate,
+  bookImportsMappingsList,
+  bookImportsReparse,
   bookImportsRetrieve,
 } from "./client";
 import type { BookExportFilters, BookImportJob } from "./client";
@@ -90,6 +93,46 @@ async function importBooks(file: File, bar: ProgressBar) {
   return { parsed, confirmStatus: confirmed.response.status, imported };
 }
 // --8<-- [end:import]
+
+// --8<-- [start:mapping]
+// A file whose headers are not the resource's: show the dry run's
+// suggestions, parse it again with a mapping (saved for the next file with
+// the same headers), then confirm.
+async function importWithMapping(file: File, mapping: Record<string, string>) {
+  const created = await bookImportsCreate({ body: { file }, throwOnError: true });
+  const id = created.data.id;
+  const fetchJob = async () =>
+    (await bookImportsRetrieve({ path: { id }, throwOnError: true })).data;
+  const firstRun = await wait(fetchJob, ["parsed", "input_error", "parse_error"]);
+  const suggestions: Record<string, string> = {};
+  for (const column of firstRun.columns?.headers ?? []) {
+    if (column.suggestion) suggestions[column.header] = column.suggestion.field;
+  }
+  const reparsed = await bookImportsReparse({
+    path: { id },
+    body: { column_mapping: mapping, save_mapping: true, mapping_name: "shop export" },
+    throwOnError: true,
+  });
+  const parsed = await wait(fetchJob, ["parsed"]);
+  await bookImportsConfirm({ path: { id }, throwOnError: true });
+  const imported = await wait(fetchJob, ["imported"]);
+  return { firstRun, suggestions, reparseStatus: reparsed.response.status, parsed, imported };
+}
+// --8<-- [end:mapping]
+
+async function mappingScenario(first: File, second: File, mapping: Record<string, string>) {
+  const result = await importWithMapping(first, mapping);
+  const saved = (await bookImportsMappingsList({ throwOnError: true })).data;
+  // A second file of the same shape: the saved mapping applies by itself.
+  const created = await bookImportsCreate({ body: { file: second }, throwOnError: true });
+  const id = created.data.id;
+  const fetchJob = async () =>
+    (await bookImportsRetrieve({ path: { id }, throwOnError: true })).data;
+  const secondParsed = await wait(fetchJob, ["parsed"]);
+  await bookImportsConfirm({ path: { id }, throwOnError: true });
+  const secondImported = await wait(fetchJob, ["imported"]);
+  return { ...result, saved, secondParsed, secondImported };
+}
 
 // --8<-- [start:export]
 async function exportBooks(filters: BookExportFilters) {
@@ -170,8 +213,18 @@ async function main(command: string): Promise<unknown> {
       return exportBooks({ in_stock: true });
     case "cancel":
       return cancelScenario();
+    case "mapping": {
+      const read = (path: string) =>
+        new File([readFileSync(path)], basename(path), { type: "text/csv" });
+      const mapping = JSON.parse(process.env.COLUMN_MAPPING ?? "{}") as Record<string, string>;
+      return mappingScenario(
+        read(process.env.IMPORT_FILE ?? ""),
+        read(process.env.SECOND_FILE ?? ""),
+        mapping,
+      );
+    }
     default:
-      throw new Error(`unknown command ${command}: use import, export or cancel`);
+      throw new Error(`unknown command ${command}: use import, export, cancel or mapping`);
   }
 }
 
