@@ -150,9 +150,9 @@ def attachment_response(
 ) -> HttpResponseBase:
     """``field_file`` as a download named ``filename`` (or the stored name's
     last part): a 302 to the storage's URL for it with ``DOWNLOAD_REDIRECT``
-    (see :func:`redirect_url`; ``Cache-Control: private, no-store``), else the file streamed from the storage
-    (``Content-Disposition: attachment``, ``content_type`` when given). 404
-    when it is missing."""
+    (see :func:`redirect_url`; ``Cache-Control: private, no-store``), else
+    the file streamed from the storage (``Content-Disposition: attachment``,
+    ``content_type`` when given). 404 when it is missing."""
     if not field_file:
         raise Http404
     name = filename or posixpath.basename(field_file.name)
