@@ -26,6 +26,7 @@ from ...exceptions import FileParseError, JobCancelled
 from ...progress import ProgressReporter
 from .bulk import BulkImporter
 from .engines import EngineChoice, choose_engine
+from .ledger import LedgerRecorder
 from .reading import Table, open_table
 from .replayfile import RecordReader, RecordWriter
 from .results import ResultCollector
@@ -86,6 +87,7 @@ def run_resource(
     record_writer: RecordWriter | None = None,
     record_reader: RecordReader | None = None,
     choice: EngineChoice | None = None,
+    ledger: LedgerRecorder | None = None,
 ) -> EngineChoice:
     """Import (or dry-run) every row of ``stream`` through ``resource``.
 
@@ -93,8 +95,10 @@ def run_resource(
     chunks inside a transaction it rolls back, records them in
     ``record_writer``, and an import replays them from ``record_reader`` (see
     :mod:`.replayfile`). ``choice`` is the engine, chosen (and logged) here when
-    not given. Returns the engine that ran. Raises :class:`RowsFailed` as
-    soon as ``stop_when(collector)`` is true after a chunk. Raises
+    not given. With ``ledger`` (an import) each chunk's writes are recorded
+    in it, in the chunk's transaction (:mod:`.ledger`). Returns the engine
+    that ran. Raises :class:`RowsFailed` as soon as ``stop_when(collector)``
+    is true after a chunk. Raises
     :class:`JobCancelled` when, between chunks, the job was cancelled or
     otherwise left the run (``progress.should_stop()``).
     """
@@ -112,10 +116,11 @@ def run_resource(
         importer = BulkImporter(resource, table.headers, dry_run=dry_run, import_kwargs=kwargs)
         importer.record_writer = record_writer
         importer.record_reader = record_reader
+        importer.ledger = ledger
         import_chunk = importer.run_chunk
     else:
 
-        def import_chunk(rows: list[list[Any]]) -> Result:  # the rows engine
+        def run_rows(rows: list[list[Any]]) -> Result:  # the rows engine
             return resource.import_data(
                 tablib.Dataset(*rows, headers=table.headers),
                 dry_run=dry_run,
@@ -126,20 +131,39 @@ def run_resource(
                 **kwargs,
             )
 
+        import_chunk = run_rows if ledger is None else _watched(run_rows, ledger)
+
     reported = 0
     with _rolled_back(alias, dry_run and choice.bulk):
-        for rows, numbers, number in _chunks(table, collector):
+        for chunk, (rows, numbers, number) in enumerate(_chunks(table, collector), 1):
             if progress.should_stop():
                 raise JobCancelled()
             if rows:
                 with forward_only_sequence_reset(alias):
                     result = import_chunk(rows)
                 collector.add_result(result, numbers, resource)
+                if ledger is not None:
+                    ledger.write_chunk(chunk)
             progress.advance(number - reported)
             reported = number
             if stop_when is not None and stop_when(collector):
                 raise RowsFailed()
     return choice
+
+
+def _watched(
+    run_rows: Callable[[list[list[Any]]], Result], ledger: LedgerRecorder
+) -> Callable[[list[list[Any]]], Result]:
+    """``run_rows`` with its saves and deletes recorded in ``ledger``."""
+
+    def import_chunk(rows: list[list[Any]]) -> Result:
+        ledger.reset_chunk()
+        with ledger.watching():
+            result = run_rows(rows)
+        ledger.check_result(result.totals)
+        return result
+
+    return import_chunk
 
 
 def _chunks(
