@@ -27,8 +27,8 @@ ROWS = "tests.testapp.resources.OptedOutBookResource"
 DELETING = "tests.testapp.resources.DeletingBookResource"
 
 
-def imported(make_import_job: Any, data: bytes, resource: str = BOOK) -> ImportJob:
-    job = make_import_job(data, resource=resource)
+def imported(make_import_job: Any, data: bytes, resource: str = BOOK, **fields: Any) -> ImportJob:
+    job = make_import_job(data, resource=resource, **fields)
     job.parse_data()
     job.refresh_from_db()
     assert job.status == "parsed", job.error_message

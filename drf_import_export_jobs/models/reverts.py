@@ -92,7 +92,7 @@ class RevertibleImportMixin:
         totals = (self.import_result or {}).get("totals") or {}
         written = sum(int(totals.get(kind, 0)) for kind in ("new", "update", "delete"))
         if written and not entries.exists():
-            return "no ledger was recorded for this import"
+            return "no ledger is kept for this import (never recorded, or purged)"
         return None
 
     def revert_import(self) -> None:
