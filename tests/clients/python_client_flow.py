@@ -23,13 +23,14 @@ from books_client.api.books import (
     book_imports_confirm,
     book_imports_create,
     book_imports_retrieve,
+    book_imports_revert,
 )
 from books_client.models import BookExportJobCreateRequest, BookImportJobCreateRequest
 from books_client.types import File, Response
 
 FINISHED = {
     "parsed", "input_error", "parse_error", "imported", "import_error",
-    "exported", "export_error", "cancelled",
+    "exported", "export_error", "cancelled", "reverted", "revert_error",
 }  # fmt: skip
 
 
@@ -80,6 +81,24 @@ def import_books(client: AuthenticatedClient, name: str, content: bytes) -> Any:
 
 
 # --8<-- [end:import]
+
+
+# --8<-- [start:revert]
+def revert_import(client: AuthenticatedClient, job_id: int) -> Any:
+    """Undo an imported job and wait for the revert; print what was kept."""
+    book_imports_revert.sync(job_id, client=client)
+    job = wait(lambda: book_imports_retrieve.sync(job_id, client=client), {"reverted"})
+    print("revert:", job.revert.totals.to_dict())  # {"reverted": 3, "kept": 0, "failed": 0}
+    for row in job.revert.rows:  # rows changed by someone else since the import
+        print(row.pk, row.outcome.value, row.reason)
+    return job
+
+
+def revert(client: AuthenticatedClient, job_id: int) -> Response[Any]:
+    return book_imports_revert.sync_detailed(job_id, client=client)
+
+
+# --8<-- [end:revert]
 
 
 # --8<-- [start:export]

@@ -3,8 +3,9 @@
 // committed). docs/frontend.md shows this code; tests/clients/test_ts_client.py
 // compiles it with tsc and runs it against a live server and a real worker.
 //
-// Usage: node dist/client-flow.js import|export|cancel
-// Environment: API_URL, API_USERNAME, API_PASSWORD; IMPORT_FILE for "import".
+// Usage: node dist/client-flow.js import|revert|export|cancel
+// Environment: API_URL, API_USERNAME, API_PASSWORD; IMPORT_FILE for "import"
+// and "revert".
 // Prints one JSON object with what the API answered.
 
 import { readFileSync } from "node:fs";
@@ -19,13 +20,14 @@ import {
   bookImportsConfirm,
   bookImportsCreate,
   bookImportsRetrieve,
+  bookImportsRevert,
 } from "./client";
 import type { BookExportFilters, BookImportJob } from "./client";
 import { client } from "./client/client.gen";
 
 const FINISHED = new Set([
   "parsed", "input_error", "parse_error", "imported", "import_error",
-  "exported", "export_error", "cancelled",
+  "exported", "export_error", "cancelled", "reverted", "revert_error",
 ]);
 
 // --8<-- [start:client]
@@ -90,6 +92,25 @@ async function importBooks(file: File, bar: ProgressBar) {
   return { parsed, confirmStatus: confirmed.response.status, imported };
 }
 // --8<-- [end:import]
+
+// --8<-- [start:revert]
+// Undo an imported job: new rows are deleted, updated rows restored. Rows
+// somebody changed since the import are kept and listed in `revert.rows`.
+async function revertImport(id: number) {
+  const requested = await bookImportsRevert({ path: { id }, throwOnError: true });
+  const fetchJob = async () =>
+    (await bookImportsRetrieve({ path: { id }, throwOnError: true })).data;
+  const reverted = await wait(fetchJob, ["reverted"]);
+  console.error("revert:", reverted.revert?.totals); // { reverted: 3, kept: 0, failed: 0 }
+  // A second revert is refused: 409 with the job's status.
+  const again = await bookImportsRevert({ path: { id } });
+  return {
+    requestStatus: requested.response.status,
+    reverted,
+    again: { httpStatus: again.response.status, conflict: again.error },
+  };
+}
+// --8<-- [end:revert]
 
 // --8<-- [start:export]
 async function exportBooks(filters: BookExportFilters) {
@@ -166,12 +187,19 @@ async function main(command: string): Promise<unknown> {
       const result = await importBooks(file, bar);
       return { ...result, progressBar: { value: bar.value, max: bar.max, shown } };
     }
+    case "revert": {
+      const path = process.env.IMPORT_FILE ?? "";
+      const file = new File([readFileSync(path)], basename(path), { type: "text/csv" });
+      const bar = { value: 0, max: 0, textContent: "" };
+      const { imported } = await importBooks(file, bar);
+      return { imported, ...(await revertImport(imported.id)) };
+    }
     case "export":
       return exportBooks({ in_stock: true });
     case "cancel":
       return cancelScenario();
     default:
-      throw new Error(`unknown command ${command}: use import, export or cancel`);
+      throw new Error(`unknown command ${command}: use import, revert, export or cancel`);
   }
 }
 
