@@ -34,6 +34,7 @@ ROUTES: list[tuple[str, str, str, str]] = [
     ("import", "destroy", "delete", "{pk}/"),
     ("import", "confirm", "post", "{pk}/confirm/"),
     ("import", "cancel", "post", "{pk}/cancel/"),
+    ("import", "revert", "post", "{pk}/revert/"),
     ("import", "errors", "get", "{pk}/errors/"),
     ("import", "errors_file", "get", "{pk}/errors/file/"),
     ("export", "list", "get", ""),
