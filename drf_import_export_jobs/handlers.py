@@ -50,4 +50,5 @@ def delete_job_files(sender: type, instance: Any, **kwargs: Any) -> None:
 def delete_job_ledger(sender: type, instance: Any, **kwargs: Any) -> None:
     """Delete an import job's ledger entries with the job (in its transaction)."""
     if isinstance(instance, AbstractImportJob):
-        ImportLedgerEntry.for_job(instance).using(router.db_for_write(ImportLedgerEntry)).delete()
+        entries = ImportLedgerEntry.for_job(instance).using(router.db_for_write(ImportLedgerEntry))
+        entries.only("pk").delete()  # the images are not loaded to be deleted

@@ -208,7 +208,7 @@ def purge_ledgers(days: float, *, dry_run: bool = False) -> int:
             if dry_run:
                 count += entries.count()
             else:
-                count += entries.delete()[0]
+                count += entries.only("pk").delete()[0]
     return count
 
 

@@ -237,12 +237,12 @@ class LedgerRecorder:
 
     # -- the entry -------------------------------------------------------------
 
-    def _before(self, key: Any) -> dict[str, Any] | None:
+    def _original(self, key: Any) -> dict[str, Any] | None:
+        """The row's values before the chunk (by attname), if remembered."""
         original = self.originals.get(key)
         if original is None:
             return None
-        values = original if isinstance(original, dict) else original.__dict__
-        return encode_image(self.fields, values)
+        return original if isinstance(original, dict) else original.__dict__
 
     def write_chunk(self, number: int) -> ImportLedgerEntry | None:
         """Write the entry of chunk ``number`` (in the current transaction)
@@ -255,24 +255,27 @@ class LedgerRecorder:
         for key in self.created:
             if key in now:  # not rolled back nor deleted again
                 created.append([key, image_digest(encode_image(self.fields, now[key]))])
+        names = self.names
         for key in self.updated:
             if key in self.created or key not in now:
                 continue
-            before = self._before(key)
-            if before is None:
+            original = self._original(key)
+            if original is None:
                 self.complete = False
                 continue
-            after = image_digest(encode_image(self.fields, now[key]))
-            if after != image_digest(before):
-                updated.append([key, before, after])
+            left = now[key]
+            if all(original.get(name) == left[name] for name in names):
+                continue  # written as it was (or rolled back): nothing to undo
+            after = image_digest(encode_image(self.fields, left))
+            updated.append([key, encode_image(self.fields, original), after])
         for key in self.deleted:
             if key in self.created or key in now:
                 continue
-            before = self._before(key)
-            if before is None:
+            original = self._original(key)
+            if original is None:
                 self.complete = False
                 continue
-            deleted.append([key, before])
+            deleted.append([key, encode_image(self.fields, original)])
         complete = self.complete
         self.reset_chunk()
         if not (created or updated or deleted) and complete:
