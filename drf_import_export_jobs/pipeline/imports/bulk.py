@@ -268,11 +268,7 @@ class BulkImporter(ChunkLookups):
                 self.record_writer.add(None)
             if self.ledger is None:
                 return self._row_by_row(rows)
-            self.ledger.reset_chunk()  # the bulk writes were rolled back
-            with self.ledger.watching():
-                redone = self._row_by_row(rows)
-            self.ledger.check_result(redone.totals)
-            return redone
+            return self.ledger.run_watched(self._row_by_row, rows)  # bulk writes rolled back
         for n, ((kind, detail), cells) in enumerate(zip(outcomes, rows, strict=True)):
             number = first_number + n
             result.totals[kind] += 1

@@ -39,7 +39,7 @@ import datetime as dt
 import hashlib
 import json
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from decimal import Decimal
 from typing import Any
@@ -47,6 +47,7 @@ from typing import Any
 from django.db import connections, models, router
 from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 from django.utils.duration import duration_string
+from import_export.results import Result
 
 from ...models.ledger import ImportLedgerEntry
 from .queries import batches
@@ -199,6 +200,15 @@ class LedgerRecorder:
             _watching.reset(token)
             for signal, _receiver in receivers:
                 signal.disconnect(sender=self.model, dispatch_uid=uid)
+
+    def run_watched(self, run: Callable[[Any], Result], rows: Any) -> Result:
+        """``run(rows)`` (the resource's own import of a chunk) with its saves
+        and deletes recorded, as the chunk's only writes."""
+        self.reset_chunk()
+        with self.watching():
+            result = run(rows)
+        self.check_result(result.totals)
+        return result
 
     def check_result(self, totals: dict[str, int]) -> None:
         """Mark the chunk incomplete when the resource reports more rows

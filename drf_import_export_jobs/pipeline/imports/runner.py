@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import IO, Any
 
 import tablib
@@ -131,7 +132,7 @@ def run_resource(
                 **kwargs,
             )
 
-        import_chunk = run_rows if ledger is None else _watched(run_rows, ledger)
+        import_chunk = run_rows if ledger is None else partial(ledger.run_watched, run_rows)
 
     reported = 0
     with _rolled_back(alias, dry_run and choice.bulk):
@@ -149,21 +150,6 @@ def run_resource(
             if stop_when is not None and stop_when(collector):
                 raise RowsFailed()
     return choice
-
-
-def _watched(
-    run_rows: Callable[[list[list[Any]]], Result], ledger: LedgerRecorder
-) -> Callable[[list[list[Any]]], Result]:
-    """``run_rows`` with its saves and deletes recorded in ``ledger``."""
-
-    def import_chunk(rows: list[list[Any]]) -> Result:
-        ledger.reset_chunk()
-        with ledger.watching():
-            result = run_rows(rows)
-        ledger.check_result(result.totals)
-        return result
-
-    return import_chunk
 
 
 def _chunks(
