@@ -152,6 +152,10 @@ DEFAULTS: dict[str, Any] = {
     # importing, exporting) whose last change is older than this many days
     # are deleted, files included, by the purge command/task. None: never.
     "JOB_RETENTION_DAYS": 30,
+    # Days after its end during which an imported job can be reverted
+    # (POST {p}/{id}/revert/); older jobs answer 409 and the purge deletes
+    # their ledger (what each chunk wrote). None: as long as the job exists.
+    "REVERT_RETENTION_DAYS": 30,
 }
 
 # Keys whose values are dotted paths, imported on first access.

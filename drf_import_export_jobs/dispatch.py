@@ -37,6 +37,7 @@ logger = logging.getLogger(__name__)
 PARSE_TASK = "drf_import_export_jobs.parse_import_job"
 IMPORT_TASK = "drf_import_export_jobs.import_job_data"
 EXPORT_TASK = "drf_import_export_jobs.export_job_data"
+REVERT_TASK = "drf_import_export_jobs.revert_import_job"
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ JOB_TASKS: dict[str, JobTask] = {
     PARSE_TASK: JobTask("parse_task_id", "parse_data", "parsing"),
     IMPORT_TASK: JobTask("import_task_id", "import_data", "importing"),
     EXPORT_TASK: JobTask("export_task_id", "export_data", "exporting"),
+    REVERT_TASK: JobTask("revert_task_id", "revert_data", "reverting"),
 }
 
 

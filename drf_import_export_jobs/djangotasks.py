@@ -44,9 +44,16 @@ def export_job_data(model_label: str, job_id: int, task_id: str) -> None:
     dispatch.run_job_task(dispatch.EXPORT_TASK, task_id, model_label, job_id)
 
 
+@task(backend=BACKEND)
+def revert_import_job(model_label: str, job_id: int, task_id: str) -> None:
+    """Revert an imported job (``ImportJob.revert_data``)."""
+    dispatch.run_job_task(dispatch.REVERT_TASK, task_id, model_label, job_id)
+
+
 #: The task of each job task name (:data:`~drf_import_export_jobs.dispatch.JOB_TASKS`).
 DJANGO_TASKS: dict[str, Any] = {
     dispatch.PARSE_TASK: parse_import_job,
     dispatch.IMPORT_TASK: import_job_data,
     dispatch.EXPORT_TASK: export_job_data,
+    dispatch.REVERT_TASK: revert_import_job,
 }

@@ -36,6 +36,17 @@ class InvalidJobStatus(JobError):
         )
 
 
+class JobNotRevertible(InvalidJobStatus):
+    """An import whose status allows a revert cannot be reverted: its ledger
+    expired (``REVERT_RETENTION_DAYS``), was never recorded or is
+    incomplete. ``reason`` says which; the REST API answers 409."""
+
+    def __init__(self, job_label: str, current_status: str, reason: str) -> None:
+        super().__init__(job_label, current_status, "revert_requested", (current_status,))
+        self.reason = reason
+        self.args = (f"{job_label} cannot be reverted: {reason}",)
+
+
 class FileParseError(JobError):
     """The uploaded file cannot be read as a table (format, encoding, size...).
 

@@ -1,4 +1,4 @@
-"""Signal handlers: a deleted job takes its files with it."""
+"""Signal handlers: a deleted job takes its files and its import ledger with it."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from django.db import router, transaction
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
-from .models import BaseJob
+from .models import AbstractImportJob, BaseJob, ImportLedgerEntry
 
 logger = logging.getLogger(__name__)
 
@@ -44,3 +44,11 @@ def delete_job_files(sender: type, instance: Any, **kwargs: Any) -> None:
                 transaction.on_commit(
                     instance.delete_staged_results, using=router.db_for_write(sender)
                 )
+
+
+@receiver(post_delete)
+def delete_job_ledger(sender: type, instance: Any, **kwargs: Any) -> None:
+    """Delete an import job's ledger entries with the job (in its transaction)."""
+    if isinstance(instance, AbstractImportJob):
+        entries = ImportLedgerEntry.for_job(instance).using(router.db_for_write(ImportLedgerEntry))
+        entries.only("pk").delete()  # the images are not loaded to be deleted

@@ -7,9 +7,11 @@ Both run from a management command or a Celery beat task:
   the task of jobs pending for longer than ``RESEND_PENDING_AFTER`` again
   (the broker was down when they were created or confirmed);
 - :func:`purge_jobs` deletes finished jobs older than ``JOB_RETENTION_DAYS``
-  with their files, and never an active (pending or running) job; then
-  :func:`purge_orphan_files` deletes files that no job refers to (left by a
-  worker that died between storing a file and recording it).
+  with their files and ledgers, and never an active (pending or running)
+  job; then :func:`purge_orphan_files` deletes files that no job refers to
+  (left by a worker that died between storing a file and recording it), and
+  :func:`purge_ledgers` the ledgers of imports older than
+  ``REVERT_RETENTION_DAYS`` (they can no longer be reverted).
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ PURGE_TASK = "drf_import_export_jobs.purge_jobs"
 PURGE_BATCH_SIZE = 200
 # Key of the orphan file count in the result of purge_jobs().
 ORPHAN_FILES = "orphan files"
+# Key of the expired ledger entry count in the result of purge_jobs().
+LEDGER_ENTRIES = "ledger entries"
 
 
 def job_models() -> list[type[BaseJob]]:
@@ -131,17 +135,22 @@ def purge_jobs(days: float | None = None, *, dry_run: bool = False) -> dict[str,
     """Delete finished jobs whose last change is older than ``days`` days
     (``JOB_RETENTION_DAYS``; ``None`` there: keep jobs forever).
 
-    Returns the number of jobs per model label (to be) deleted, and under
-    ``"orphan files"`` the number of files :func:`purge_orphan_files` removed.
+    Returns the number of jobs per model label (to be) deleted, under
+    ``"orphan files"`` the number of files :func:`purge_orphan_files` removed
+    and under ``"ledger entries"`` the number of expired ledger entries
+    :func:`purge_ledgers` removed.
     Jobs are deleted in batches, each in its own transaction; their files are
     removed from storage when the batch commits. Active jobs are never
     deleted, also when one changes status during the purge.
     """
     if days is None:
         days = jobs_settings.JOB_RETENTION_DAYS
-    if days is None:
-        return {}
     counts: dict[str, int] = {}
+    revert_days = jobs_settings.REVERT_RETENTION_DAYS
+    if revert_days is not None:
+        counts[LEDGER_ENTRIES] = purge_ledgers(float(revert_days), dry_run=dry_run)
+    if days is None:
+        return counts
     for model in job_models():
         expired = _jobs(model).expired(float(days))
         if dry_run:
@@ -169,13 +178,39 @@ def _delete_in_batches(model: type[BaseJob], days: float) -> int:
             rows = (
                 model._base_manager.select_for_update()
                 .filter(pk__in=batch, updated_at__lt=cutoff)
-                .exclude(status__in=model.CANCELLABLE)
+                .exclude(status__in=model.ACTIVE)
             )
             locked = list(rows.values_list("pk", flat=True))
             _, per_model = model._base_manager.filter(pk__in=locked).delete()
         deleted += per_model.get(label, 0)
         if len(batch) < PURGE_BATCH_SIZE:
             return deleted
+
+
+def purge_ledgers(days: float, *, dry_run: bool = False) -> int:
+    """Delete the ledger entries of imports that ended more than ``days``
+    days ago (``REVERT_RETENTION_DAYS``): such jobs answer 409 to a revert.
+    Returns the number of entries (to be) deleted."""
+    from .models import AbstractImportJob, ImportLedgerEntry
+
+    cutoff = timezone.now() - timedelta(days=days)
+    count = 0
+    for model in installed_job_models():
+        if not issubclass(model, AbstractImportJob):
+            continue
+        ended = model._base_manager.filter(import_finished_at__lt=cutoff).exclude(
+            status__in=model.ACTIVE
+        )
+        ids = [str(pk) for pk in ended.values_list("pk", flat=True)]
+        for start in range(0, len(ids), PURGE_BATCH_SIZE):
+            entries = ImportLedgerEntry._base_manager.filter(
+                job_model=model._meta.label_lower, job_id__in=ids[start : start + PURGE_BATCH_SIZE]
+            )
+            if dry_run:
+                count += entries.count()
+            else:
+                count += entries.only("pk").delete()[0]
+    return count
 
 
 def purge_orphan_files(days: float, *, dry_run: bool = False) -> int:

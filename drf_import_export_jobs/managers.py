@@ -23,11 +23,11 @@ class JobQuerySet(models.QuerySet[Any]):
 
     def active(self) -> JobQuerySet:
         """Jobs that are pending or running: never deleted by the purge."""
-        return self.filter(status__in=self.model.CANCELLABLE)
+        return self.filter(status__in=self.model.ACTIVE)
 
     def finished(self) -> JobQuerySet:
         """Jobs in a final status (every status but the active ones)."""
-        return self.exclude(status__in=self.model.CANCELLABLE)
+        return self.exclude(status__in=self.model.ACTIVE)
 
     def stale(self, seconds: float) -> JobQuerySet:
         """Running jobs without a heartbeat for more than ``seconds``."""

@@ -379,7 +379,14 @@ class JobViewSetSchema(AutoSchema):
         return parameters
 
     def get_request_serializer(self) -> Any:
-        if self._action() in ("confirm", "cancel", "mappings", "mapping_detail", "delete_mapping"):
+        if self._action() in (
+            "confirm",
+            "cancel",
+            "revert",
+            "mappings",
+            "mapping_detail",
+            "delete_mapping",
+        ):
             return None
         return super().get_request_serializer()
 
@@ -422,6 +429,12 @@ class JobViewSetSchema(AutoSchema):
         if action == "confirm":
             return {
                 **_ok(job, "Confirmed: the import starts.", code=202),
+                **auth,
+                **_errors(404, 409, conflict=conflict),
+            }
+        if action == "revert":
+            return {
+                **_ok(job, "Revert requested: it runs in the background.", code=202),
                 **auth,
                 **_errors(404, 409, conflict=conflict),
             }

@@ -14,6 +14,7 @@ SUMMARIES: dict[tuple[str, str], str] = {
     ("export", "retrieve"): "Get an export job",
     ("import", "confirm"): "Confirm a parsed import",
     ("import", "cancel"): "Cancel an import",
+    ("import", "revert"): "Revert an imported job",
     ("export", "cancel"): "Cancel an export",
     ("import", "destroy"): "Delete an import job",
     ("export", "destroy"): "Delete an export job",
@@ -42,6 +43,13 @@ DESCRIPTIONS: dict[tuple[str, str], str] = {
         "Confirm a parsed import (`parsed -> import_confirmed`); the import starts. "
         "409 with the current status otherwise."
     ),
+    ("import", "revert"): (
+        "Undo an imported job (`imported -> revert_requested -> reverting -> reverted`, "
+        "or `revert_error`): new rows are deleted, updated rows restored, deleted rows "
+        "created again; rows changed by someone else since the import are kept and "
+        "listed in `revert`. 409 with the current status when the job is not imported, "
+        "is already reverting or reverted, or its ledger expired (`REVERT_RETENTION_DAYS`)."
+    ),
     ("import", "cancel"): (
         "Cancel the import (from created, parsing, import_confirmed or importing); "
         "nothing is left half-imported. 409 with the current status otherwise."
@@ -51,7 +59,8 @@ DESCRIPTIONS: dict[tuple[str, str], str] = {
     ),
     ("import", "destroy"): (
         "Delete the job and its files. 409 while it is active "
-        "(created, parsing, import_confirmed, importing): cancel it first."
+        "(created, parsing, import_confirmed, importing, revert_requested, reverting): "
+        "cancel it first, or wait for the revert."
     ),
     ("export", "destroy"): (
         "Delete the job and its file. 409 while it is active (created, exporting): "
@@ -105,6 +114,7 @@ OPERATION_ID_ACTIONS: dict[str, str] = {
     "destroy": "Delete",
     "confirm": "Confirm",
     "cancel": "Cancel",
+    "revert": "Revert",
     "errors": "Errors",
     "errors_file": "ErrorsFile",
     "download": "Download",

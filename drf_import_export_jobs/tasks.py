@@ -61,6 +61,12 @@ def export_job_data(self: Task[Any, Any], model_label: str, job_id: int) -> None
     dispatch.run_job_task(dispatch.EXPORT_TASK, self.request.id, model_label, job_id)
 
 
+@shared_task(name=dispatch.REVERT_TASK, **TASK_OPTIONS)
+def revert_import_job(self: Task[Any, Any], model_label: str, job_id: int) -> None:
+    """Revert an imported job (``ImportJob.revert_data``)."""
+    dispatch.run_job_task(dispatch.REVERT_TASK, self.request.id, model_label, job_id)
+
+
 @shared_task(name=housekeeping.SWEEP_TASK, ignore_result=True)
 def sweep_jobs() -> dict[str, list[str]]:
     """End lost running jobs and send stuck pending jobs again (Celery beat)."""

@@ -35,6 +35,7 @@ ROUTES: list[tuple[str, str, str, str]] = [
     ("import", "destroy", "delete", "{pk}/"),
     ("import", "confirm", "post", "{pk}/confirm/"),
     ("import", "cancel", "post", "{pk}/cancel/"),
+    ("import", "revert", "post", "{pk}/revert/"),
     ("import", "errors", "get", "{pk}/errors/"),
     ("import", "errors_file", "get", "{pk}/errors/file/"),
     ("import", "reparse", "post", "{pk}/reparse/"),

@@ -63,6 +63,7 @@ def test_routes_and_methods(schema):
         assert set(paths[f"{prefix}/imports/{{id}}/"]) == {"get", "delete"}
         assert set(paths[f"{prefix}/imports/{{id}}/confirm/"]) == {"post"}
         assert set(paths[f"{prefix}/imports/{{id}}/cancel/"]) == {"post"}
+        assert set(paths[f"{prefix}/imports/{{id}}/revert/"]) == {"post"}
         assert set(paths[f"{prefix}/imports/{{id}}/errors/"]) == {"get"}
         assert set(paths[f"{prefix}/imports/{{id}}/errors/file/"]) == {"get"}
         assert set(paths[f"{prefix}/exports/"]) == {"get", "post"}
@@ -140,6 +141,10 @@ def test_every_error_response_has_a_component(schema):
     assert _ref(confirm["409"]) == "ImportJobStatusConflict"
     assert _ref(confirm["404"]) == "JobErrorDetail"
     assert _ref(confirm["202"]) == "BookImportJob"
+    revert = _responses(schema, imports + "{id}/revert/", "post")
+    assert _ref(revert["409"]) == "ImportJobStatusConflict"
+    assert _ref(revert["404"]) == "JobErrorDetail"
+    assert _ref(revert["202"]) == "BookImportJob"
     delete = _responses(schema, "/api/books/exports/{id}/", "delete")
     assert _ref(delete["409"]) == "ExportJobStatusConflict"
 
@@ -157,8 +162,8 @@ def test_uploads_are_binary_multipart_and_other_bodies_json_only(schema):
     assert component["properties"]["resource_kwargs"]["type"] == "object"
     export = paths["/api/books/exports/"]["post"]["requestBody"]["content"]
     assert list(export) == ["application/json"]
-    for path in ("/api/books/imports/{id}/confirm/", "/api/books/imports/{id}/cancel/"):
-        assert "requestBody" not in paths[path]["post"]
+    for action in ("confirm", "cancel", "revert"):
+        assert "requestBody" not in paths[f"/api/books/imports/{{id}}/{action}/"]["post"]
 
 
 BINARY = {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
@@ -251,7 +256,8 @@ def test_operation_ids_summaries_servers_and_license(schema):
     }
     assert books == {
         "bookImportsList", "bookImportsCreate", "bookImportsRetrieve", "bookImportsDelete",
-        "bookImportsConfirm", "bookImportsCancel", "bookImportsErrors", "bookImportsErrorsFile",
+        "bookImportsConfirm", "bookImportsCancel", "bookImportsRevert", "bookImportsErrors",
+        "bookImportsErrorsFile",
         "bookExportsList", "bookExportsCreate", "bookExportsRetrieve", "bookExportsDelete",
         "bookExportsCancel", "bookExportsDownload", "bookImportsReparse",
         "bookImportsMappingsList", "bookImportsMappingsCreate", "bookImportsMappingsRetrieve",
@@ -280,6 +286,7 @@ def test_every_operation_lists_its_client_errors(schema):
         ("{id}/", "delete"): {"401", "403", "404", "406", "409", "429"},
         ("{id}/cancel/", "post"): {"401", "403", "404", "406", "409", "429"},
         ("{id}/confirm/", "post"): {"401", "403", "404", "406", "409", "429"},
+        ("{id}/revert/", "post"): {"401", "403", "404", "406", "409", "429"},
         ("{id}/errors/", "get"): {"401", "403", "404", "406", "429"},
         ("{id}/errors/file/", "get"): {"401", "403", "404", "429"},
         ("{id}/download/", "get"): {"401", "403", "404", "409", "429"},
@@ -408,3 +415,17 @@ def test_the_example_project_schema_validates_without_warnings(tmp_path):
         for operation in item.values():
             assert operation["summary"], operation["operationId"]
             assert any(code.startswith("4") for code in operation["responses"])
+
+
+def test_the_revert_results_are_typed(schema):
+    components = schema["components"]["schemas"]
+    job = components["BookImportJob"]["properties"]
+    assert job["revert"]["oneOf"][0] == {"$ref": "#/components/schemas/ImportJobRevertResult"}
+    result = components["ImportJobRevertResult"]
+    assert set(result["properties"]) == {"totals", "rows"}
+    assert set(components["ImportJobRevertTotals"]["properties"]) == {"reverted", "kept", "failed"}
+    row = components["ImportJobRevertRow"]["properties"]
+    assert set(row) == {"model", "pk", "action", "outcome", "reason", "chunk"}
+    assert components["ImportJobRevertOutcomeEnum"]["enum"] == ["kept", "failed"]
+    statuses = components["ImportJobStatusEnum"]["enum"]
+    assert {"revert_requested", "reverting", "reverted", "revert_error"} <= set(statuses)

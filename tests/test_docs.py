@@ -268,6 +268,11 @@ def test_the_import_diagram_has_every_transition():
         (S.IMPORTING, S.IMPORT_ERROR),
         *((status, S.CANCELLED) for status in ImportJob.CANCELLABLE),
         *((status, S.CREATED) for status in ImportJob.REPARSABLE),
+        *((status, S.REVERT_REQUESTED) for status in ImportJob.REVERTIBLE),
+        (S.REVERT_REQUESTED, S.REVERTING),
+        (S.REVERTING, S.REVERTED),
+        (S.REVERTING, S.REVERT_ERROR),
+        (S.REVERTING, ImportJob.RESTART[S.REVERTING]),
     }
     assert diagram_edges("Import jobs") == {(str(a), str(b)) for a, b in expected}
     assert {s for edge in expected for s in edge} == set(S.values)

@@ -258,6 +258,13 @@ def test_jobs_from_python_code(celery_worker, tmp_path, capsys):
     wait_for_status(job, {"imported"})
     assert Book.objects.count() == 3
 
+    assert jobs.undo_import(job) is True
+    wait_for_status(job, {"reverted"})
+    assert jobs.explain_revert(job) == ["3 reverted, 0 kept"]
+    assert Book.objects.count() == 0
+    assert jobs.undo_import(job) is False
+    assert "not reverted:" in capsys.readouterr().out
+
     export = jobs.start_export(user)
     wait_for_status(export, {"exported"})
     assert export.data_file.name.endswith(".xlsx")
@@ -265,12 +272,12 @@ def test_jobs_from_python_code(celery_worker, tmp_path, capsys):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("index", range(3))
+@pytest.mark.parametrize("index", range(4))
 def test_each_usage_block_carries_its_imports(index, tmp_path):
     """A reader copies one block of docs/usage.md: it names nothing it does
     not import."""
     blocks = [block for block in page_blocks("usage.md") if block.title == "library/jobs.py"]
-    assert len(blocks) == 3
+    assert len(blocks) == 4
     path = tmp_path / "block.py"
     path.write_text(blocks[index].body)
     ruff = Path(sys.executable).parent / "ruff"

@@ -71,8 +71,17 @@ FINISHED_IMPORTS = (
     "imported",
     "import_error",
     "cancelled",
+    "reverted",
+    "revert_error",
 )
-ACTIVE_IMPORTS = ("created", "parsing", "import_confirmed", "importing")
+ACTIVE_IMPORTS = (
+    "created",
+    "parsing",
+    "import_confirmed",
+    "importing",
+    "revert_requested",
+    "reverting",
+)
 
 
 def test_purge_deletes_old_finished_jobs_with_their_files_and_nothing_else():
@@ -87,7 +96,8 @@ def test_purge_deletes_old_finished_jobs_with_their_files_and_nothing_else():
     counts = purge_jobs()
 
     assert counts == {
-        "drf_import_export_jobs.ImportJob": 6,
+        "ledger entries": 0,
+        "drf_import_export_jobs.ImportJob": len(FINISHED_IMPORTS),
         "drf_import_export_jobs.ExportJob": 3,
         "orphan files": 0,
     }
@@ -119,6 +129,7 @@ def test_a_job_that_became_active_meanwhile_is_not_deleted(monkeypatch):
 def test_dry_run_and_days_and_retention_off():
     job = import_job("imported", 10)
     assert purge_jobs(dry_run=True) == {
+        "ledger entries": 0,
         "drf_import_export_jobs.ImportJob": 0,
         "drf_import_export_jobs.ExportJob": 0,
         "orphan files": 0,
@@ -126,6 +137,8 @@ def test_dry_run_and_days_and_retention_off():
     assert purge_jobs(7, dry_run=True)["drf_import_export_jobs.ImportJob"] == 1
     assert ImportJob.objects.filter(pk=job.pk).exists()
     with jobs_config(JOB_RETENTION_DAYS=None):
+        assert purge_jobs() == {"ledger entries": 0}
+    with jobs_config(JOB_RETENTION_DAYS=None, REVERT_RETENTION_DAYS=None):
         assert purge_jobs() == {}
     with jobs_config(JOB_RETENTION_DAYS=9):
         assert purge_jobs()["drf_import_export_jobs.ImportJob"] == 1
@@ -144,10 +157,10 @@ def test_purge_command():
     assert "drf_import_export_jobs.ExportJob: deleted 1" in out.getvalue()
     assert not ImportJob.objects.exists() and not ExportJob.objects.exists()
     assert stored_job_files() == []
-    with jobs_config(JOB_RETENTION_DAYS=None):
+    with jobs_config(JOB_RETENTION_DAYS=None, REVERT_RETENTION_DAYS=None):
         out = StringIO()
         call_command("purge_import_export_jobs", stdout=out)
-    assert "JOB_RETENTION_DAYS is None" in out.getvalue()
+    assert "JOB_RETENTION_DAYS and REVERT_RETENTION_DAYS are None" in out.getvalue()
 
 
 def test_purge_task():

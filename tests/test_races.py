@@ -200,3 +200,60 @@ def test_cancel_racing_an_export(make_export_job, ann):
         kept = ExportJob.objects.exclude(data_file="").count()
         assert len(files) == kept, f"round {round_number}: an export file lingers"
     print(f"export vs cancel over {ROUNDS} rounds: {dict(outcomes)}")
+
+
+def together(*calls: Callable[[], Any]) -> list[BaseException | None]:
+    """Run ``calls`` at the same moment, each in a thread with its own
+    connection; returns what each raised (None when it returned)."""
+    start = threading.Barrier(len(calls))
+    raised: list[BaseException | None] = [None] * len(calls)
+
+    def call(index: int) -> None:
+        try:
+            start.wait(10)
+            calls[index]()
+        except BaseException as exc:  # looked at by the caller
+            raised[index] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=call, args=(i,), daemon=True) for i in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+        assert not thread.is_alive(), "a racing thread hung"
+    return raised
+
+
+def test_two_reverts_at_once_exactly_one_wins(make_import_job, ann, sent_tasks):
+    """Two users ask for the same revert at the same moment, many times over:
+    one request moves the job to revert_requested and sends one task, the
+    other is refused with the status the winner left; then two deliveries of
+    the revert task run together and the rows are reverted once."""
+    from drf_import_export_jobs.tasks import revert_import_job
+
+    for round_number in range(ROUNDS // 5):
+        job = confirmed_import(make_import_job)
+        import_job_data.apply(args=[job._meta.label, job.pk], task_id=job.import_task_id)
+        job.refresh_from_db()
+        assert job.status == "imported", job.error_message
+        first, second = ImportJob.objects.get(pk=job.pk), ImportJob.objects.get(pk=job.pk)
+        sent_before = len(sent_tasks)
+        raised = together(first.revert_import, second.revert_import)
+        job.refresh_from_db()
+        assert job.status == "revert_requested", round_number
+        assert sorted(exc is None for exc in raised) == [False, True], raised
+        loser = next(exc for exc in raised if exc is not None)
+        assert isinstance(loser, InvalidJobStatus)
+        assert loser.current_status == "revert_requested"
+        assert sent_tasks.names()[sent_before:] == ["drf_import_export_jobs.revert_import_job"]
+        raised = together(
+            deliver(revert_import_job, job, job.revert_task_id),
+            deliver(revert_import_job, job, job.revert_task_id),
+        )
+        assert raised == [None, None]
+        job.refresh_from_db()
+        assert job.status == "reverted", (round_number, job.status, job.error_message)
+        assert job.revert_result["totals"] == {"reverted": ROWS, "kept": 0, "failed": 0}
+        assert not Book.objects.exists()

@@ -71,13 +71,13 @@ def test_bulk_imports_leave_ids_taken_meanwhile_alone(
     taken: list[int] = []
 
     def taking_ids_first(write: Any) -> Any:
-        def write_rows(*args: Any, **kwargs: Any) -> None:
+        def write_rows(*args: Any, **kwargs: Any) -> Any:
             if not taken:
                 with side.cursor() as cursor:
                     for _ in range(3):
                         cursor.execute(SEQUENCE, [Book._meta.db_table])
                         taken.append(cursor.fetchone()[0])
-            write(*args, **kwargs)
+            return write(*args, **kwargs)
 
         return write_rows
 

@@ -18,6 +18,8 @@ IMPORT_METHODS = {
     "confirm_import": {"parsed"},
     "import_data": {"import_confirmed"},
     "cancel_import": {"created", "parsing", "import_confirmed", "importing"},
+    "revert_import": {"imported", "revert_error"},
+    "revert_data": {"revert_requested"},
 }
 EXPORT_METHODS = {
     "export_data": {"created"},
@@ -37,6 +39,10 @@ def test_status_values_are_the_lowercase_names() -> None:
         "imported",
         "import_error",
         "cancelled",
+        "revert_requested",
+        "reverting",
+        "reverted",
+        "revert_error",
     ]
     assert EXPORT_STATUSES == ["created", "exporting", "exported", "export_error", "cancelled"]
     assert ImportJob.ImportStatus.IMPORT_CONFIRMED.name == "IMPORT_CONFIRMED"

@@ -34,7 +34,8 @@ class DestroyJobMixin:
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Delete the job and its files. 409 while it is active (created,
-        parsing, import_confirmed, importing, exporting): cancel it first."""
+        parsing, import_confirmed, importing, exporting, revert_requested,
+        reverting): cancel it first, or wait for the revert."""
         job = self.get_object()  # type: ignore[attr-defined]
         self.perform_destroy(job)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -44,7 +45,7 @@ class DestroyJobMixin:
         that starts running meanwhile is never deleted. Its files are removed
         from storage once the deletion commits (``handlers.delete_job_files``)."""
         model = type(job)
-        active = tuple(job.CANCELLABLE)
+        active = tuple(job.ACTIVE)
         with transaction.atomic(using=router.db_for_write(model)):
             rows = model._base_manager.select_for_update().filter(pk=job.pk)
             current = rows.values_list("status", flat=True).first()
@@ -59,4 +60,4 @@ class DestroyJobMixin:
 def _inactive(job: Any) -> list[str]:
     """The statuses ``job`` may be deleted in."""
     field = type(job)._meta.get_field("status")
-    return [value for value, _label in field.choices if value not in job.CANCELLABLE]
+    return [value for value, _label in field.choices if value not in job.ACTIVE]

@@ -1,4 +1,4 @@
-"""``ImportJobMixin``: multipart create, ``confirm`` and ``errors``."""
+"""``ImportJobMixin``: multipart create, ``confirm``, ``revert`` and ``errors``."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ from .base import JobViewSetMixin
 
 
 class ImportJobMixin(JobViewSetMixin):
-    """Import routes: multipart create, ``confirm`` and ``errors``."""
+    """Import routes: multipart create, ``confirm``, ``revert`` and ``errors``."""
 
     serializer_class: type[BaseSerializer[Any]] | None = job_serializers.ImportJobSerializer
     create_serializer_class: type[BaseSerializer[Any]] | None = (
@@ -108,6 +108,20 @@ class ImportJobMixin(JobViewSetMixin):
 
     def perform_cancel(self, job: Any) -> None:
         job.cancel_import()
+
+    @action(detail=True, methods=["post"])
+    def revert(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Undo an imported job: ``imported -> revert_requested`` and the
+        revert runs in the background (202). 409 with the current status
+        when the job is not imported (or its revert failed), or when its
+        ledger expired (``REVERT_RETENTION_DAYS``)."""
+        job = self.get_object()  # type: ignore[attr-defined]
+        self.perform_revert(job)
+        return Response(self.get_job_serializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+    def perform_revert(self, job: Any) -> None:
+        """Ask for ``job``'s revert; raises ``InvalidJobStatus`` (409) unless it can be."""
+        job.revert_import()
 
     @action(detail=True, methods=["get"])
     def errors(self, request: Request, *args: Any, **kwargs: Any) -> Any:

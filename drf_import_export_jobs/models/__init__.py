@@ -10,6 +10,7 @@ app and name it in ``DRF_IMPORT_EXPORT_JOBS["IMPORT_JOB_MODEL"]`` /
 from .base import BaseJob
 from .exports import AbstractExportJob
 from .imports import AbstractImportJob
+from .ledger import ImportLedgerEntry
 from .mappings import SavedColumnMapping
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "BaseJob",
     "ExportJob",
     "ImportJob",
+    "ImportLedgerEntry",
     "SavedColumnMapping",
 ]
 

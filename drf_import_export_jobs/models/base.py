@@ -98,6 +98,8 @@ class BaseJob(models.Model):
 
     # Statuses a job may be cancelled from (and is never deleted in).
     CANCELLABLE: ClassVar[tuple[str, ...]] = ()
+    # Statuses with work pending or running: never deleted nor purged.
+    ACTIVE: ClassVar[tuple[str, ...]] = ()
     # Statuses in which a worker runs the job and beats its heartbeat.
     RUNNING: ClassVar[tuple[str, ...]] = ()
     # Statuses in which the job waits for its task to be picked up.
@@ -195,11 +197,17 @@ class BaseJob(models.Model):
     def lost_worker_message(self, timeout: float) -> str:
         """The ``error_message`` of a job whose worker was lost. Override to
         word it for your users."""
-        action = {"parsing": "dry run", "importing": "import", "exporting": "export"}
+        action = {
+            "parsing": "dry run",
+            "importing": "import",
+            "exporting": "export",
+            "reverting": "revert",
+        }
         what = action.get(self.status, "job")
         outcome = {
             "parsing": "nothing was written; upload the file again",
             "importing": "its transaction was rolled back and nothing was imported",
+            "reverting": "its transaction was rolled back and nothing was reverted",
             "exporting": "no file was kept; start a new export",
         }.get(self.status, "it was stopped")
         return (
@@ -241,10 +249,16 @@ class BaseJob(models.Model):
         """The ``error_message`` of a job whose worker a redelivered task
         found dead (``reason`` says how it knows). Override to word it for
         your users."""
-        action = {"parsing": "dry run", "importing": "import", "exporting": "export"}
+        action = {
+            "parsing": "dry run",
+            "importing": "import",
+            "exporting": "export",
+            "reverting": "revert",
+        }
         outcome = {
             "parsing": "nothing was written; upload the file again",
             "importing": "its transaction was rolled back and nothing was imported",
+            "reverting": "its transaction was rolled back and nothing was reverted",
             "exporting": "no file was kept; start a new export",
         }.get(self.status, "it was stopped")
         restarts = ""

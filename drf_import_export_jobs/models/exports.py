@@ -41,6 +41,7 @@ class AbstractExportJob(BaseJob):
         CANCELLED = "cancelled", _("Cancelled")
 
     CANCELLABLE = ("created", "exporting")
+    ACTIVE = CANCELLABLE
     RUNNING = ("exporting",)
     PENDING = ("created",)
     LOST_WORKER = {"exporting": ("export_error", "export_finished_at")}

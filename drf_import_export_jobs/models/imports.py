@@ -28,17 +28,20 @@ from ..tables import check_resource_tables
 from ..transitions import transition
 from .base import BaseJob, new_task_id
 from .mappings import ColumnMatchingMixin, SavedColumnMapping
+from .reverts import RevertibleImportMixin
 
 logger = logging.getLogger(__name__)
 
 
-class AbstractImportJob(ColumnMatchingMixin, BaseJob):
+class AbstractImportJob(ColumnMatchingMixin, RevertibleImportMixin, BaseJob):
     """An upload that is dry-run (parsed), reviewed, confirmed and imported.
 
     ``created -> parsing -> parsed | input_error | parse_error``;
     ``parsed | input_error | parse_error -> created`` (``reparse()``);
     ``parsed -> import_confirmed -> importing -> imported | import_error``;
-    ``cancelled`` from created, parsing, import_confirmed or runner.
+    ``cancelled`` from created, parsing, import_confirmed or importing;
+    ``imported | revert_error -> revert_requested -> reverting -> reverted | revert_error``
+    (:meth:`revert_import`, from the ledger every import records).
     """
 
     class ImportStatus(models.TextChoices):
@@ -52,19 +55,29 @@ class AbstractImportJob(ColumnMatchingMixin, BaseJob):
         IMPORTED = "imported", _("Imported")
         IMPORT_ERROR = "import_error", _("Import error")
         CANCELLED = "cancelled", _("Cancelled")
+        REVERT_REQUESTED = "revert_requested", _("Revert requested")
+        REVERTING = "reverting", _("Reverting")
+        REVERTED = "reverted", _("Reverted")
+        REVERT_ERROR = "revert_error", _("Revert error")
 
     CANCELLABLE = ("created", "parsing", "import_confirmed", "importing")
-    RUNNING = ("parsing", "importing")
+    # A revert is not cancellable: it is one short transaction.
+    ACTIVE = (*CANCELLABLE, "revert_requested", "reverting")
+    RUNNING = ("parsing", "importing", "reverting")
+    PENDING = ("created", "import_confirmed", "revert_requested")
     # Statuses whose file may be parsed again (``reparse()``).
     REPARSABLE = ("parsed", "input_error", "parse_error")
-    PENDING = ("created", "import_confirmed")
+    # Statuses a revert may be requested from (a failed revert changed nothing).
+    REVERTIBLE = ("imported", "revert_error")
     LOST_WORKER = {
         "parsing": ("parse_error", "parse_finished_at"),
         "importing": ("import_error", "import_finished_at"),
+        "reverting": ("revert_error", "revert_finished_at"),
     }
-    # A dead worker's dry run is done again; its import (whose transaction
-    # died with it, leaving nothing) ends in import_error.
-    RESTART = {"parsing": "created"}
+    # A dead worker's dry run or revert is done again (the revert's
+    # transaction died with it); its import (whose transaction died with it,
+    # leaving nothing) ends in import_error.
+    RESTART = {"parsing": "created", "reverting": "revert_requested"}
 
     status = models.CharField(
         _("status"),
@@ -123,6 +136,11 @@ class AbstractImportJob(ColumnMatchingMixin, BaseJob):
         max_length=512,
         blank=True,
     )
+    revert_task_id = models.CharField(_("revert task id"), max_length=255, blank=True)
+    revert_requested_at = models.DateTimeField(_("revert requested at"), null=True, blank=True)
+    revert_started_at = models.DateTimeField(_("revert started at"), null=True, blank=True)
+    revert_finished_at = models.DateTimeField(_("revert finished at"), null=True, blank=True)
+    revert_result = models.JSONField(_("revert results"), null=True, blank=True)
 
     class Meta(BaseJob.Meta):
         abstract = True
@@ -151,6 +169,8 @@ class AbstractImportJob(ColumnMatchingMixin, BaseJob):
         again, under the stored task id."""
         if self.status == self.ImportStatus.IMPORT_CONFIRMED and self.import_task_id:
             dispatch.send_job_task(dispatch.IMPORT_TASK, self, self.import_task_id)
+        elif self.status == self.ImportStatus.REVERT_REQUESTED and self.revert_task_id:
+            dispatch.send_job_task(dispatch.REVERT_TASK, self, self.revert_task_id)
         elif self.status == self.ImportStatus.CREATED:
             self.start_parse_data_task()
 
@@ -329,6 +349,8 @@ class AbstractImportJob(ColumnMatchingMixin, BaseJob):
 
         All rows are written in one transaction; on any error, or when the job
         is cancelled meanwhile, it is rolled back and no row is left behind.
+        Each chunk records what it wrote in the job's ledger, in the same
+        transaction (see :meth:`revert_import`).
         """
         S = self.ImportStatus
         transition(
@@ -373,6 +395,7 @@ class AbstractImportJob(ColumnMatchingMixin, BaseJob):
                         record_reader=staged,
                         choice=choice or choose_engine(resource),
                         match=self.match_columns_for_import,
+                        ledger=self.get_ledger_recorder(resource),
                     )
                     if must_stop(collector):
                         raise runner.RowsFailed()

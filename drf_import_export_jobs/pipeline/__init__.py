@@ -18,6 +18,8 @@ call one function here per phase. Where each step of a row happens:
     ``writes``       new rows copied or bulk-inserted, changed rows updated
     ``replay``       a dry-run chunk recorded, and replayed by the import
     ``replayfile``   the records as JSON lines in the job's storage
+    ``ledger``       what each chunk of an import wrote, recorded to undo it
+    ``revert``       an imported job undone from its ledger
     ``sequences``    id sequences moved forward only
     ``results``      totals, row errors and the error report (JSON, CSV)
     ``messages``     readable messages for raw row errors

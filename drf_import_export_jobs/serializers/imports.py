@@ -27,6 +27,7 @@ from .parts import (
     IMPORT_STATUS_ENUM,
     EngineSerializer,
     ImportProgressSerializer,
+    RevertResultSerializer,
     RowErrorSerializer,
     TotalsSerializer,
     fields_in_order,
@@ -67,6 +68,10 @@ class ImportJobSerializer(StaffOnlyTraceback, ResourceBoundSerializer):
     import_started_at = serializers.DateTimeField(read_only=True, allow_null=True)
     import_finished_at = serializers.DateTimeField(read_only=True, allow_null=True)
     cancelled_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    revert = serializers.SerializerMethodField()
+    revert_requested_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    revert_started_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    revert_finished_at = serializers.DateTimeField(read_only=True, allow_null=True)
 
     def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
         fields = super().get_fields()
@@ -120,6 +125,28 @@ class ImportJobSerializer(StaffOnlyTraceback, ResourceBoundSerializer):
             {"row": e.get("row"), "field": e.get("field"), "message": e.get("message", "")}
             for e in (result.get("errors") or [])[:preview]
         ]
+
+    @extend_schema_field(RevertResultSerializer(allow_null=True))
+    def get_revert(self, job: Any) -> dict[str, Any] | None:
+        """The results of the latest revert (null until one ended)."""
+        result = getattr(job, "revert_result", None)
+        if not isinstance(result, dict):
+            return None
+        totals = result.get("totals") or {}
+        return {
+            "totals": {k: int(totals.get(k, 0)) for k in ("reverted", "kept", "failed")},
+            "rows": [
+                {
+                    "model": str(row.get("model", "")),
+                    "pk": None if row.get("pk") is None else str(row["pk"]),
+                    "action": row.get("action"),
+                    "outcome": row.get("outcome"),
+                    "reason": str(row.get("reason", "")),
+                    "chunk": row.get("chunk"),
+                }
+                for row in result.get("rows") or []
+            ],
+        }
 
     def to_representation(self, instance: Any) -> dict[str, Any]:
         return self.hide_traceback(super().to_representation(instance))

@@ -115,6 +115,41 @@ class EngineSerializer(serializers.Serializer):  # type: ignore[type-arg]
     reason = serializers.CharField(read_only=True)
 
 
+@extend_schema_serializer(component_name="ImportJobRevertTotals")
+class RevertTotalsSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """Rows of a revert per outcome: ``reverted`` (0 when the revert failed
+    and was rolled back), ``kept`` (changed or deleted by someone else since
+    the import, left as they are) and ``failed`` (refused by the database)."""
+
+    reverted = serializers.IntegerField()
+    kept = serializers.IntegerField()
+    failed = serializers.IntegerField()
+
+
+@extend_schema_serializer(component_name="ImportJobRevertRow")
+class RevertRowSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """A row the revert kept or could not write: its model, primary key (as
+    text), what the revert had to do, the outcome and why."""
+
+    model = serializers.CharField()
+    pk = serializers.CharField(allow_null=True)
+    action = NamedChoiceField(
+        ["delete", "restore", "recreate", "check"], enum_name="ImportJobRevertActionEnum"
+    )
+    outcome = NamedChoiceField(["kept", "failed"], enum_name="ImportJobRevertOutcomeEnum")
+    reason = serializers.CharField()
+    chunk = serializers.IntegerField(allow_null=True)
+
+
+@extend_schema_serializer(component_name="ImportJobRevertResult")
+class RevertResultSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """The results of a revert: the totals and the kept or failed rows
+    (the first 1000)."""
+
+    totals = RevertTotalsSerializer()
+    rows = RevertRowSerializer(many=True)
+
+
 @extend_schema_serializer(component_name="ImportJobRowError")
 class RowErrorSerializer(serializers.Serializer):  # type: ignore[type-arg]
     """One error: the data row (from 1, header excluded), the field, the message."""

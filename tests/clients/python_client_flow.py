@@ -25,6 +25,7 @@ from books_client.api.books import (
     book_imports_mappings_list,
     book_imports_reparse,
     book_imports_retrieve,
+    book_imports_revert,
 )
 from books_client.models import (
     BookExportJobCreateRequest,
@@ -35,7 +36,7 @@ from books_client.types import File, Response
 
 FINISHED = {
     "parsed", "input_error", "parse_error", "imported", "import_error",
-    "exported", "export_error", "cancelled",
+    "exported", "export_error", "cancelled", "reverted", "revert_error",
 }  # fmt: skip
 
 
@@ -130,6 +131,24 @@ def parse(client: AuthenticatedClient, name: str, content: bytes) -> Any:
         lambda: book_imports_retrieve.sync(job.id, client=client),
         {"parsed", "input_error", "parse_error"},
     )
+
+
+# --8<-- [start:revert]
+def revert_import(client: AuthenticatedClient, job_id: int) -> Any:
+    """Undo an imported job and wait for the revert; print what was kept."""
+    book_imports_revert.sync(job_id, client=client)
+    job = wait(lambda: book_imports_retrieve.sync(job_id, client=client), {"reverted"})
+    print("revert:", job.revert.totals.to_dict())  # {"reverted": 3, "kept": 0, "failed": 0}
+    for row in job.revert.rows:  # rows changed by someone else since the import
+        print(row.pk, row.outcome.value, row.reason)
+    return job
+
+
+def revert(client: AuthenticatedClient, job_id: int) -> Response[Any]:
+    return book_imports_revert.sync_detailed(job_id, client=client)
+
+
+# --8<-- [end:revert]
 
 
 # --8<-- [start:export]

@@ -37,6 +37,30 @@ def test_import_upload_confirm_and_totals(python_client, client, api_user, ann):
     assert ImportJob.objects.get(pk=job.id).created_by == api_user.user
 
 
+def test_import_then_revert(python_client, client, ann):
+    old = Book.objects.create(isbn="9780000000000", title="Before", author=ann, price=1)
+    job = python_client.import_books(client, "books.csv", csv_bytes(book_rows(3)))
+    assert job.totals.to_dict()["update"] == 1
+    edited = Book.objects.get(isbn="9780000000002")
+    Book.objects.filter(pk=edited.pk).update(title="Edited since")
+    job = python_client.revert_import(client, job.id)
+    assert job.status == "reverted"
+    assert job.revert.totals.to_dict() == {"reverted": 2, "kept": 1, "failed": 0}
+    (row,) = job.revert.rows
+    assert (row.pk, row.outcome.value, row.reason) == (
+        str(edited.pk),
+        "kept",
+        "changed since the import",
+    )
+    assert set(Book.objects.values_list("pk", "title")) == {
+        (old.pk, "Before"),
+        (edited.pk, "Edited since"),
+    }
+    again = python_client.revert(client, job.id)
+    assert again.status_code == 409
+    assert again.parsed.status == "reverted"
+
+
 def test_export_with_a_filter_and_download(python_client, client, ann):
     Book.objects.bulk_create(
         Book(isbn=str(i), title=f"T{i}", author=ann, price=i, in_stock=i % 3 == 0)

@@ -65,6 +65,23 @@ def test_import_upload_confirm_and_totals(run_flow, api_user, ann, tmp_path):
     assert ImportJob.objects.get(pk=imported["id"]).created_by == api_user.user
 
 
+def test_import_then_revert(run_flow, ann, tmp_path):
+    old = Book.objects.create(isbn="9780000000000", title="Before", author=ann, price=2)
+    path = tmp_path / "books.csv"
+    path.write_bytes(csv_bytes(book_rows(4)))
+    result = run_flow("revert", IMPORT_FILE=str(path))
+    assert result["imported"]["totals"]["new"] == 3
+    assert result["imported"]["totals"]["update"] == 1
+    assert result["requestStatus"] == 202
+    reverted = result["reverted"]
+    assert reverted["status"] == "reverted"
+    assert reverted["revert"] == {"totals": {"reverted": 4, "kept": 0, "failed": 0}, "rows": []}
+    assert reverted["progress"]["state"] == "reverted"
+    assert result["again"]["httpStatus"] == 409
+    assert result["again"]["conflict"]["status"] == "reverted"
+    assert list(Book.objects.values_list("pk", "title")) == [(old.pk, "Before")]
+
+
 def test_export_with_a_filter_and_download(run_flow, ann):
     Book.objects.bulk_create(
         Book(isbn=str(i), title=f"T{i}", author=ann, price=i, in_stock=i % 4 == 0)

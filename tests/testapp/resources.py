@@ -210,3 +210,10 @@ class UnmigratedResource(resources.ModelResource):
     class Meta:
         model = Unmigrated
         fields = ("id", "name")
+
+
+class DeletingBookResource(BookResource):
+    """Deletes the books whose ``delete`` cell is 1 (the row-by-row engine)."""
+
+    def for_delete(self, row, instance):
+        return str(row.get("delete", "")) == "1"

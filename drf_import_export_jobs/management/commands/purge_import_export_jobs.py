@@ -29,8 +29,15 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         days = options["days"]
-        if days is None and jobs_settings.JOB_RETENTION_DAYS is None:
-            self.stdout.write("JOB_RETENTION_DAYS is None: jobs are kept; nothing to do.")
+        if (
+            days is None
+            and jobs_settings.JOB_RETENTION_DAYS is None
+            and jobs_settings.REVERT_RETENTION_DAYS is None
+        ):
+            self.stdout.write(
+                "JOB_RETENTION_DAYS and REVERT_RETENTION_DAYS are None: jobs and their "
+                "ledgers are kept; nothing to do."
+            )
             return
         if days is not None and days < 0:
             raise CommandError("--days must be zero or more.")

@@ -52,6 +52,7 @@ from import_export.results import Error, Result, RowResult
 from . import replay
 from .cells import converter_for
 from .foreignkeys import FkResolver
+from .ledger import LedgerRecorder
 from .lookups import ChunkLookups
 from .replayfile import RecordReader, RecordWriter
 from .sequences import forward_only_sequence_reset
@@ -205,6 +206,8 @@ class BulkImporter(ChunkLookups):
         self.copy_values = can_copy_values(self.model, self.alias)
         self.record_writer: RecordWriter | None = None
         self.record_reader: RecordReader | None = None
+        # What the import writes, chunk by chunk (None in a dry run).
+        self.ledger: LedgerRecorder | None = None
         # Widgets without a converter and custom fields may read the database per row.
         self.stageable = (
             not (self.clean_instances and self.validator.custom_clean)
@@ -255,13 +258,17 @@ class BulkImporter(ChunkLookups):
             raise RuntimeError(
                 "A dry run writes its chunks: run it inside a transaction that is rolled back."
             )
+        if self.ledger is not None:
+            self.ledger.reset_chunk()
         try:
             with transaction.atomic(using=self.alias):
                 outcomes = self._outcomes(rows, first_number)
         except (DatabaseError, NeedsRowByRow):
             if self.record_writer is not None:
                 self.record_writer.add(None)
-            return self._row_by_row(rows)
+            if self.ledger is None:
+                return self._row_by_row(rows)
+            return self.ledger.run_watched(self._row_by_row, rows)  # bulk writes rolled back
         for n, ((kind, detail), cells) in enumerate(zip(outcomes, rows, strict=True)):
             number = first_number + n
             result.totals[kind] += 1
@@ -281,6 +288,8 @@ class BulkImporter(ChunkLookups):
                 column.fk.prepare(rows, column.index)
         cleaned_ids = self._clean_ids(rows)
         existing = self._fetch_existing(cleaned_ids)
+        if self.ledger is not None:
+            self.ledger.remember(existing.values())
         if self.record_reader is not None:
             record = self.record_reader.next_record()
             if (
@@ -507,21 +516,30 @@ class BulkImporter(ChunkLookups):
     def _flush(self, state: ChunkState, last: bool = False) -> None:
         """Write the pending rows. Before the chunk's ``last`` flush, later rows
         may need the new rows' primary keys, so only ``bulk_create`` will do."""
+        ledger = self.ledger
+        returning = ledger is not None
+        created: list[Any] = []
         if state.copy_rows:
-            copy_rows(self.model, state.copy_rows, self.alias)
+            created += copy_rows(self.model, state.copy_rows, self.alias, returning=returning)
             state.copy_rows.clear()
         if state.creates and last:
-            insert_rows(self.model, state.creates, self.alias, self.batch_size)
+            created += insert_rows(
+                self.model, state.creates, self.alias, self.batch_size, returning=returning
+            )
         elif state.creates:
             manager = self.model._base_manager.db_manager(self.alias)
             manager.bulk_create(state.creates, batch_size=self.batch_size)
             for instance in state.creates:
                 instance._state.adding = False
+            created += [instance.pk for instance in state.creates]
         if state.updates:
             for instance in state.updates:
                 for auto in self.auto_now:
                     auto.pre_save(instance, False)
             update_rows(self.model, state.updates, self.update_fields, self.alias, self.batch_size)
+        if ledger is not None:
+            ledger.add_created(created)
+            ledger.add_updated(instance.pk for instance in state.updates)
         for entry in state.pending:
             entry.pending = False
         state.creates.clear()

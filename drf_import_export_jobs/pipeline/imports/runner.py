@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import IO, Any
 
 import tablib
@@ -27,6 +28,7 @@ from ...progress import ProgressReporter
 from .bulk import BulkImporter
 from .columns import ColumnReport, match_columns
 from .engines import EngineChoice, choose_engine
+from .ledger import LedgerRecorder
 from .reading import Table, open_table
 from .replayfile import RecordReader, RecordWriter
 from .results import ResultCollector
@@ -108,6 +110,7 @@ def run_resource(
     record_reader: RecordReader | None = None,
     choice: EngineChoice | None = None,
     match: ColumnMatcher | None = None,
+    ledger: LedgerRecorder | None = None,
 ) -> EngineChoice:
     """Import (or dry-run) every row of ``stream`` through ``resource``.
 
@@ -116,8 +119,10 @@ def run_resource(
     ``record_writer``, and an import replays them from ``record_reader`` (see
     :mod:`.replayfile`). ``choice`` is the engine, chosen (and logged) here when
     not given; ``match`` matches the file's headers to the resource's fields
-    (see :func:`open_checked`). Returns the engine that ran. Raises :class:`RowsFailed` as
-    soon as ``stop_when(collector)`` is true after a chunk. Raises
+    (see :func:`open_checked`). With ``ledger`` (an import) each chunk's
+    writes are recorded in it, in the chunk's transaction (:mod:`.ledger`).
+    Returns the engine that ran. Raises :class:`RowsFailed` as soon as
+    ``stop_when(collector)`` is true after a chunk. Raises
     :class:`JobCancelled` when, between chunks, the job was cancelled or
     otherwise left the run (``progress.should_stop()``).
     """
@@ -142,10 +147,11 @@ def run_resource(
         importer = BulkImporter(resource, table.headers, dry_run=dry_run, import_kwargs=kwargs)
         importer.record_writer = record_writer
         importer.record_reader = record_reader
+        importer.ledger = ledger
         import_chunk = importer.run_chunk
     else:
 
-        def import_chunk(rows: list[list[Any]]) -> Result:  # the rows engine
+        def run_rows(rows: list[list[Any]]) -> Result:  # the rows engine
             return resource.import_data(
                 tablib.Dataset(*rows, headers=table.headers),
                 dry_run=dry_run,
@@ -156,15 +162,19 @@ def run_resource(
                 **kwargs,
             )
 
+        import_chunk = run_rows if ledger is None else partial(ledger.run_watched, run_rows)
+
     reported = 0
     with _rolled_back(alias, dry_run and choice.bulk):
-        for rows, numbers, number in _chunks(table, collector):
+        for chunk, (rows, numbers, number) in enumerate(_chunks(table, collector), 1):
             if progress.should_stop():
                 raise JobCancelled()
             if rows:
                 with forward_only_sequence_reset(alias):
                     result = import_chunk(rows)
                 collector.add_result(result, numbers, resource)
+                if ledger is not None:
+                    ledger.write_chunk(chunk)
             progress.advance(number - reported)
             reported = number
             if stop_when is not None and stop_when(collector):

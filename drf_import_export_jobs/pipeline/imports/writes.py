@@ -203,15 +203,18 @@ def insert_rows(
     instances: Sequence[models.Model],
     alias: str,
     batch_size: int | None = None,
-) -> None:
+    *,
+    returning: bool = False,
+) -> list[Any]:
     """Insert new ``instances``: as plain values (:func:`copy_rows`) when
     :func:`can_copy`, else ``bulk_create``. As plain values the instances get
-    no primary key back."""
+    no primary key back; with ``returning`` the new primary keys are returned
+    (in no particular order)."""
     if not instances:
-        return
+        return []
     if not can_copy(model, alias) or any(i.pk is not None for i in instances):
         model._base_manager.db_manager(alias).bulk_create(instances, batch_size=batch_size)
-        return
+        return [i.pk for i in instances] if returning else []
     connection = connections[alias]
     fields = copy_fields(model)
     plain = [not _pre_saves(f) for f in fields]
@@ -227,10 +230,11 @@ def insert_rows(
             row.append(value)
         return row
 
-    copy_rows(model, (values(i) for i in instances), alias)
+    pks = copy_rows(model, (values(i) for i in instances), alias, returning=returning)
     for instance in instances:
         instance._state.adding = False
         instance._state.db = alias
+    return pks
 
 
 # Python types PostgreSQL's driver writes as they are: for these, a field's
@@ -258,17 +262,27 @@ def can_copy_values(model: type[models.Model], alias: str) -> bool:
     return can_copy(model, alias) and not any(_pre_saves(f) for f in copy_fields(model))
 
 
-def copy_rows(model: type[models.Model], rows: Iterable[list[Any]], alias: str) -> None:
+def copy_rows(
+    model: type[models.Model],
+    rows: Iterable[list[Any]],
+    alias: str,
+    *,
+    returning: bool = False,
+) -> list[Any]:
     """Write ``rows`` (values of :func:`copy_fields`) as new rows: with COPY on
     PostgreSQL (values ready for psycopg), else with multi-row INSERTs (values
-    other than text and integers prepared by their field here)."""
+    other than text and integers prepared by their field here).
+
+    With ``returning`` the new rows' primary keys are returned (for the
+    import's ledger): on PostgreSQL they are taken from the table's sequence
+    first and copied with the rows, elsewhere the INSERTs return them.
+    """
     connection = connections[alias]
     qn = connection.ops.quote_name
     fields = copy_fields(model)
     columns = ", ".join(qn(f.column) for f in fields)
     table = qn(str(model._meta.db_table))
     if connection.vendor != "postgresql":
-        sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"
 
         def prepared(row: list[Any]) -> list[Any]:
             return [
@@ -276,6 +290,9 @@ def copy_rows(model: type[models.Model], rows: Iterable[list[Any]], alias: str) 
                 for f, v in zip(fields, row, strict=True)
             ]
 
+        if returning:
+            return _insert_returning(model, (prepared(row) for row in rows), alias)
+        sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"
         with connection.cursor() as cursor:
             batch: list[list[Any]] = []
             for row in rows:
@@ -285,7 +302,13 @@ def copy_rows(model: type[models.Model], rows: Iterable[list[Any]], alias: str) 
                     batch = []
             if batch:
                 cursor.executemany(sql, batch)
-        return
+        return []
+    pks: list[Any] = []
+    if returning:
+        rows = list(rows)
+        pks = _next_ids(model, alias, len(rows))
+        rows = [[pk, *row] for pk, row in zip(pks, rows, strict=True)]
+        columns = f"{qn(str(model._meta.pk.column))}, {columns}"
     sql = f"COPY {table} ({columns}) FROM STDIN"
     with (
         connection.cursor() as cursor,
@@ -294,3 +317,53 @@ def copy_rows(model: type[models.Model], rows: Iterable[list[Any]], alias: str) 
     ):
         for row in rows:
             copy.write_row(row)
+    return pks
+
+
+def _next_ids(model: type[models.Model], alias: str, count: int) -> list[Any]:
+    """``count`` new values of the primary key's sequence (PostgreSQL)."""
+    if not count:
+        return []
+    connection = connections[alias]
+    meta = model._meta
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [connection.ops.quote_name(str(meta.db_table)), str(meta.pk.column), count],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _insert_returning(
+    model: type[models.Model], rows: Iterable[list[Any]], alias: str
+) -> list[Any]:
+    """Multi-row ``INSERT ... RETURNING pk`` of prepared ``rows`` (SQLite,
+    MariaDB); returns the new primary keys."""
+    connection = connections[alias]
+    qn = connection.ops.quote_name
+    fields = copy_fields(model)
+    columns = ", ".join(qn(f.column) for f in fields)
+    table = qn(str(model._meta.db_table))
+    row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    per_statement = max(1, min(INSERT_BATCH, MAX_PARAMETERS // max(1, len(fields))))
+    pk_column = qn(str(model._meta.pk.column))
+    pks: list[Any] = []
+
+    def insert(batch: list[list[Any]]) -> None:
+        values = ", ".join([row_sql] * len(batch))
+        params = [value for row in batch for value in row]
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) VALUES {values} RETURNING {pk_column}", params
+        )
+        pks.extend(row[0] for row in cursor.fetchall())
+
+    with connection.cursor() as cursor:
+        batch: list[list[Any]] = []
+        for row in rows:
+            batch.append(row)
+            if len(batch) == per_statement:
+                insert(batch)
+                batch = []
+        if batch:
+            insert(batch)
+    return pks

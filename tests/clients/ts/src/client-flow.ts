@@ -3,9 +3,9 @@
 // committed). docs/frontend.md shows this code; tests/clients/test_ts_client.py
 // compiles it with tsc and runs it against a live server and a real worker.
 //
-// Usage: node dist/client-flow.js import|export|cancel|mapping
-// Environment: API_URL, API_USERNAME, API_PASSWORD; IMPORT_FILE for "import";
-// IMPORT_FILE, SECOND_FILE and COLUMN_MAPPING (JSON) for "mapping".
+// Usage: node dist/client-flow.js import|revert|export|cancel|mapping
+// Environment: API_URL, API_USERNAME, API_PASSWORD; IMPORT_FILE for "import"
+// and "revert"; IMPORT_FILE, SECOND_FILE and COLUMN_MAPPING (JSON) for "mapping".
 // Prints one JSON object with what the API answered.
 
 import { readFileSync } from "node:fs";
@@ -22,13 +22,14 @@ import {
   bookImportsMappingsList,
   bookImportsReparse,
   bookImportsRetrieve,
+  bookImportsRevert,
 } from "./client";
 import type { BookExportFilters, BookImportJob } from "./client";
 import { client } from "./client/client.gen";
 
 const FINISHED = new Set([
   "parsed", "input_error", "parse_error", "imported", "import_error",
-  "exported", "export_error", "cancelled",
+  "exported", "export_error", "cancelled", "reverted", "revert_error",
 ]);
 
 // --8<-- [start:client]
@@ -134,6 +135,25 @@ async function mappingScenario(first: File, second: File, mapping: Record<string
   return { ...result, saved, secondParsed, secondImported };
 }
 
+// --8<-- [start:revert]
+// Undo an imported job: new rows are deleted, updated rows restored. Rows
+// somebody changed since the import are kept and listed in `revert.rows`.
+async function revertImport(id: number) {
+  const requested = await bookImportsRevert({ path: { id }, throwOnError: true });
+  const fetchJob = async () =>
+    (await bookImportsRetrieve({ path: { id }, throwOnError: true })).data;
+  const reverted = await wait(fetchJob, ["reverted"]);
+  console.error("revert:", reverted.revert?.totals); // { reverted: 3, kept: 0, failed: 0 }
+  // A second revert is refused: 409 with the job's status.
+  const again = await bookImportsRevert({ path: { id } });
+  return {
+    requestStatus: requested.response.status,
+    reverted,
+    again: { httpStatus: again.response.status, conflict: again.error },
+  };
+}
+// --8<-- [end:revert]
+
 // --8<-- [start:export]
 async function exportBooks(filters: BookExportFilters) {
   const created = await bookExportsCreate({
@@ -209,6 +229,13 @@ async function main(command: string): Promise<unknown> {
       const result = await importBooks(file, bar);
       return { ...result, progressBar: { value: bar.value, max: bar.max, shown } };
     }
+    case "revert": {
+      const path = process.env.IMPORT_FILE ?? "";
+      const file = new File([readFileSync(path)], basename(path), { type: "text/csv" });
+      const bar = { value: 0, max: 0, textContent: "" };
+      const { imported } = await importBooks(file, bar);
+      return { imported, ...(await revertImport(imported.id)) };
+    }
     case "export":
       return exportBooks({ in_stock: true });
     case "cancel":
@@ -224,7 +251,7 @@ async function main(command: string): Promise<unknown> {
       );
     }
     default:
-      throw new Error(`unknown command ${command}: use import, export, cancel or mapping`);
+      throw new Error(`unknown command ${command}: use import, revert, export, cancel or mapping`);
   }
 }
 

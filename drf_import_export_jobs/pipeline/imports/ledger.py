@@ -1,0 +1,303 @@
+"""Recording what an import writes, chunk by chunk, so that it can be reverted.
+
+A :class:`LedgerRecorder` collects, for the chunk being imported, the
+primary keys of the rows it created, the before-image of every row it
+updated and of every row it deleted, and writes them as one
+:class:`~drf_import_export_jobs.models.ImportLedgerEntry` in the chunk's
+transaction (:meth:`LedgerRecorder.write_chunk`).
+
+Where the facts come from:
+
+* the bulk engine hands over the instances its per-chunk lookup fetched
+  (:meth:`~LedgerRecorder.remember`, before any write) and the rows it wrote
+  (:meth:`~LedgerRecorder.add_created`, :meth:`~LedgerRecorder.add_updated`);
+* the resource's own per-row import (the rows engine, and a chunk the bulk
+  engine hands to ``import_data_inner``) is watched through the model's
+  ``pre_save``/``post_save``/``pre_delete``/``post_delete`` signals while the
+  chunk runs (:meth:`~LedgerRecorder.watching`); a row about to be updated or
+  deleted is read from the database first. Writes that send no signal
+  (``use_bulk`` on the rows engine) cannot be seen: the entry is then marked
+  incomplete and the job cannot be reverted.
+
+Before the entry is written, the rows the chunk left are read back once
+(one query per batch of keys): rows created and then rolled back by a
+row's savepoint are dropped, and a digest of each row's values as the
+import left it (its after-image) is kept, so a revert can tell a row
+somebody changed since.
+
+Images are JSON objects ``{attname: value}``: plain JSON values as they are,
+a ``JSONField``'s value as it is, dates, times, decimals, UUIDs, durations
+as text and binary data as base64, turned back by the field's
+``to_python()`` (:func:`decode_image`), so they round-trip exactly.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
+from decimal import Decimal
+from typing import Any
+
+from django.db import connections, models, router
+from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
+from django.utils.duration import duration_string
+from import_export.results import Result
+
+from ...models.ledger import ImportLedgerEntry
+from .queries import batches
+
+_PLAIN = (str, int, float, bool)
+
+# The recorder watching the signals of the current thread or task, if any.
+_watching: ContextVar[LedgerRecorder | None] = ContextVar("import_ledger", default=None)
+
+
+def image_fields(model: type[models.Model]) -> list[Any]:
+    """The fields an image holds: every concrete field but generated ones."""
+    return [f for f in model._meta.concrete_fields if not f.generated]
+
+
+def encode_value(field: Any, value: Any) -> Any:
+    """``value`` of ``field`` as JSON that :func:`decode_value` turns back."""
+    if value is None or isinstance(field, models.JSONField):
+        return value
+    if type(value) in _PLAIN:
+        return value
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, Decimal | uuid.UUID):
+        return str(value)
+    if isinstance(value, dt.timedelta):
+        return duration_string(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    return str(value)
+
+
+def decode_value(field: Any, value: Any) -> Any:
+    """The Python value of ``field`` that :func:`encode_value` encoded."""
+    if value is None or isinstance(field, models.JSONField):
+        return value
+    return field.to_python(value)
+
+
+def encode_image(fields: list[Any], values: dict[str, Any]) -> dict[str, Any]:
+    """``{attname: JSON value}`` of a row's ``values`` (by attname)."""
+    return {f.attname: encode_value(f, values.get(f.attname)) for f in fields}
+
+
+def decode_image(fields: list[Any], image: dict[str, Any]) -> dict[str, Any]:
+    """``{attname: Python value}`` of an encoded image (fields it lacks are left out)."""
+    return {f.attname: decode_value(f, image[f.attname]) for f in fields if f.attname in image}
+
+
+def image_digest(image: dict[str, Any]) -> str:
+    """A digest of an encoded image, stable across processes."""
+    text = json.dumps(image, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def pk_key(value: Any) -> Any:
+    """A primary key as JSON (and as a dictionary key that matches it)."""
+    return value if value is None or type(value) in _PLAIN else str(value)
+
+
+def read_rows(
+    model: type[models.Model], alias: str, pks: Iterable[Any], *, lock: bool = False
+) -> dict[Any, dict[str, Any]]:
+    """The rows of ``pks`` as ``{pk_key: {attname: value}}`` (one query per batch)."""
+    fields = image_fields(model)
+    names = [f.attname for f in fields]
+    pk_name = model._meta.pk.attname
+    found: dict[Any, dict[str, Any]] = {}
+    size = 5000 if connections[alias].vendor == "postgresql" else 900
+    for batch in batches(list(pks), size):
+        rows = model._base_manager.using(alias).filter(pk__in=batch)
+        if lock:
+            rows = rows.select_for_update()
+        for values in rows.values(*names):
+            found[pk_key(values[pk_name])] = values
+    return found
+
+
+class LedgerRecorder:
+    """The ledger of one import job: one entry per chunk (see the module docs)."""
+
+    def __init__(self, job: Any, model: type[models.Model], alias: str) -> None:
+        self.job_model = str(job._meta.label_lower)
+        self.job_id = str(job.pk)
+        self.model = model
+        self.alias = alias
+        self.fields = image_fields(model)
+        self.names = [f.attname for f in self.fields]
+        self.entry_alias = router.db_for_write(ImportLedgerEntry)
+        self.reset_chunk()
+
+    def reset_chunk(self) -> None:
+        """Forget what the current chunk recorded (its writes were rolled back)."""
+        self.originals: dict[Any, Any] = {}  # pk -> instance or values dict, before the chunk
+        self.created: dict[Any, Any] = {}  # pk -> pk, in order
+        self.updated: dict[Any, Any] = {}
+        self.deleted: dict[Any, Any] = {}
+        self.saves = 0
+        self.deletes = 0
+        self.complete = True
+
+    # -- the bulk engine -----------------------------------------------------
+
+    def remember(self, instances: Iterable[Any]) -> None:
+        """Keep the rows the chunk's lookup fetched, as they were before any
+        write (instances whose fields are all loaded are kept as they are;
+        others are read again now)."""
+        reread = []
+        for instance in instances:
+            if not isinstance(instance, models.Model) or instance.pk is None:
+                continue
+            key = pk_key(instance.pk)
+            if key in self.originals:
+                continue
+            if instance.get_deferred_fields():
+                reread.append(instance.pk)
+            else:
+                self.originals[key] = instance
+        if reread:
+            self.originals.update(read_rows(self.model, self.alias, reread))
+
+    def add_created(self, pks: Iterable[Any]) -> None:
+        """Count rows the chunk created."""
+        for pk in pks:
+            self.created[pk_key(pk)] = pk
+
+    def add_updated(self, pks: Iterable[Any]) -> None:
+        """Count rows the chunk updated (their before-images come from :meth:`remember`)."""
+        for pk in pks:
+            self.updated[pk_key(pk)] = pk
+
+    # -- the resource's own per-row import -----------------------------------
+
+    @contextlib.contextmanager
+    def watching(self) -> Iterator[None]:
+        """Record the model's saves and deletes in this context (signals)."""
+        uid = f"drf_import_export_jobs.ledger.{id(self)}"
+        receivers = (
+            (pre_save, self._pre_write),
+            (post_save, self._post_save),
+            (pre_delete, self._pre_write),
+            (post_delete, self._post_delete),
+        )
+        for signal, receiver in receivers:
+            signal.connect(receiver, sender=self.model, weak=False, dispatch_uid=uid)
+        token = _watching.set(self)
+        try:
+            yield
+        finally:
+            _watching.reset(token)
+            for signal, _receiver in receivers:
+                signal.disconnect(sender=self.model, dispatch_uid=uid)
+
+    def run_watched(self, run: Callable[[Any], Result], rows: Any) -> Result:
+        """``run(rows)`` (the resource's own import of a chunk) with its saves
+        and deletes recorded, as the chunk's only writes."""
+        self.reset_chunk()
+        with self.watching():
+            result = run(rows)
+        self.check_result(result.totals)
+        return result
+
+    def check_result(self, totals: dict[str, int]) -> None:
+        """Mark the chunk incomplete when the resource reports more rows
+        written (``totals`` per import type) than the signals showed."""
+        if self.saves < totals.get("new", 0) + totals.get("update", 0):
+            self.complete = False
+        if self.deletes < totals.get("delete", 0):
+            self.complete = False
+
+    def _mine(self, kwargs: dict[str, Any]) -> bool:
+        return _watching.get() is self and not kwargs.get("raw", False)
+
+    def _pre_write(self, sender: Any, instance: Any, **kwargs: Any) -> None:
+        if not self._mine(kwargs) or instance.pk is None:
+            return
+        key = pk_key(instance.pk)
+        if key not in self.originals:
+            found = read_rows(self.model, self.alias, [instance.pk])
+            if key in found:
+                self.originals[key] = found[key]
+
+    def _post_save(self, sender: Any, instance: Any, created: bool, **kwargs: Any) -> None:
+        if not self._mine(kwargs):
+            return
+        self.saves += 1
+        if created:
+            self.add_created([instance.pk])
+        else:
+            self.add_updated([instance.pk])
+
+    def _post_delete(self, sender: Any, instance: Any, **kwargs: Any) -> None:
+        if not self._mine(kwargs):
+            return
+        self.deletes += 1
+        self.deleted[pk_key(instance.pk)] = instance.pk
+
+    # -- the entry -------------------------------------------------------------
+
+    def _original(self, key: Any) -> dict[str, Any] | None:
+        """The row's values before the chunk (by attname), if remembered."""
+        original = self.originals.get(key)
+        if original is None:
+            return None
+        return original if isinstance(original, dict) else original.__dict__
+
+    def write_chunk(self, number: int) -> ImportLedgerEntry | None:
+        """Write the entry of chunk ``number`` (in the current transaction)
+        and start the next chunk. Returns it (None when the chunk wrote nothing)."""
+        touched = {**self.created, **self.updated, **self.deleted}
+        now = read_rows(self.model, self.alias, touched.values()) if touched else {}
+        created = []
+        updated = []
+        deleted = []
+        for key in self.created:
+            if key in now:  # not rolled back nor deleted again
+                created.append([key, image_digest(encode_image(self.fields, now[key]))])
+        names = self.names
+        for key in self.updated:
+            if key in self.created or key not in now:
+                continue
+            original = self._original(key)
+            if original is None:
+                self.complete = False
+                continue
+            left = now[key]
+            if all(original.get(name) == left[name] for name in names):
+                continue  # written as it was (or rolled back): nothing to undo
+            after = image_digest(encode_image(self.fields, left))
+            updated.append([key, encode_image(self.fields, original), after])
+        for key in self.deleted:
+            if key in self.created or key in now:
+                continue
+            original = self._original(key)
+            if original is None:
+                self.complete = False
+                continue
+            deleted.append([key, encode_image(self.fields, original)])
+        complete = self.complete
+        self.reset_chunk()
+        if not (created or updated or deleted) and complete:
+            return None
+        return ImportLedgerEntry._base_manager.using(self.entry_alias).create(
+            job_model=self.job_model,
+            job_id=self.job_id,
+            chunk=number,
+            model=self.model._meta.label_lower,
+            database=self.alias,
+            created=created,
+            updated=updated,
+            deleted=deleted,
+            complete=complete,
+        )
