@@ -161,7 +161,7 @@ def test_list_and_detail_of_million_row_jobs_stay_small(
     with django_assert_num_queries(2):  # count + page
         response = api.get(URL)
     assert response.status_code == 200
-    assert len(response.content) < 40_000
+    assert len(response.content) < 45_000  # about 2 KB a job, most of it the 10 errors shown
     body = response.json()
     assert body["count"] == 20
     first = body["results"][0]
