@@ -1,4 +1,4 @@
-"""Signal handlers: a deleted job takes its files with it."""
+"""Signal handlers: a deleted job takes its files and its event log with it."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from django.db import router, transaction
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
+from .events import delete_events
 from .models import BaseJob
 
 logger = logging.getLogger(__name__)
@@ -44,3 +45,10 @@ def delete_job_files(sender: type, instance: Any, **kwargs: Any) -> None:
                 transaction.on_commit(
                     instance.delete_staged_results, using=router.db_for_write(sender)
                 )
+
+
+@receiver(post_delete)
+def delete_job_event_log(sender: type, instance: Any, **kwargs: Any) -> None:
+    """Delete a job's event log with the job."""
+    if isinstance(instance, BaseJob):
+        delete_events(instance)

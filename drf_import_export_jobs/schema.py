@@ -30,7 +30,13 @@ from drf_spectacular.plumbing import ResolvedComponent
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 
+from .eventschema import (
+    EVENTS_DESCRIPTION,
+    event_parameters,
+    event_responses,
+)
 from .fields import NamedChoiceField
+from .serializers.events import WebhookPayloadSerializer
 from .serializers import (
     ErrorDetailSerializer,
     FileTooLargeSerializer,
@@ -199,6 +205,8 @@ SUMMARIES: dict[tuple[str, str], str] = {
     ("import", "errors"): "List the row errors of an import",
     ("import", "errors_file"): "Download the error report of an import",
     ("export", "download"): "Download the exported file",
+    ("import", "events"): "Stream the events of an import",
+    ("export", "events"): "Stream the events of an export",
 }
 
 #: Operation descriptions per (job kind, action).
@@ -245,6 +253,8 @@ DESCRIPTIONS: dict[tuple[str, str], str] = {
         "format's extension). The body is `application/octet-stream` whatever `Accept` "
         "asks for. 409 with the current status until the job is exported."
     ),
+    ("import", "events"): EVENTS_DESCRIPTION,
+    ("export", "events"): EVENTS_DESCRIPTION,
 }
 
 #: The last part of the operation ids per action (``bookImportsConfirm``).
@@ -258,6 +268,7 @@ OPERATION_ID_ACTIONS: dict[str, str] = {
     "errors": "Errors",
     "errors_file": "ErrorsFile",
     "download": "Download",
+    "events": "Events",
 }
 
 #: What each error status means, as the response description.
@@ -405,6 +416,8 @@ class JobViewSetSchema(AutoSchema):
             parameters.append(
                 OpenApiParameter("page", int, description="Page number of the errors.")
             )
+        if self._action() == "events":
+            parameters.extend(event_parameters())
         return parameters
 
     def get_request_serializer(self) -> Any:
@@ -418,8 +431,11 @@ class JobViewSetSchema(AutoSchema):
         throttles), and the JSON routes 406 to an ``Accept`` without JSON."""
         responses = self._job_responses()
         if isinstance(responses, dict) and (401, JSON) in responses:
-            file_actions = getattr(self.view, "file_actions", ())
-            extra = (429,) if self._action() in file_actions else (406, 429)
+            never_406 = (
+                *getattr(self.view, "file_actions", ()),
+                *getattr(self.view, "stream_actions", ()),
+            )
+            extra = (429,) if self._action() in never_406 else (406, 429)
             responses = {**responses, **_errors(*extra)}
         return responses
 
@@ -456,6 +472,10 @@ class JobViewSetSchema(AutoSchema):
                 **auth,
                 **_errors(404, 409, conflict=conflict),
             }
+        if action == "events":
+            # The webhook body is declared beside the events it mirrors.
+            self.resolve_serializer(WebhookPayloadSerializer, "response")
+            return {**event_responses(view.job_kind), **auth, **_errors(400, 404)}
         if action == "errors":
             return {**_ok(RowErrorPageSerializer, "A page of row errors."), **auth, **_errors(404)}
         if action == "errors_file":

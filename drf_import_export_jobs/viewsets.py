@@ -7,7 +7,7 @@ Subclass one per resource and register it with any DRF router::
 
     router.register("books/imports", BookImportViewSet, basename="book-import")
 
-Routes: list, create, retrieve, ``cancel``, delete, and ``confirm`` and
+Routes: list, create, retrieve, ``cancel``, ``events``, delete, and ``confirm`` and
 ``errors`` (imports) or ``download`` (exports). See ``docs/rest-api.md``.
 """
 
@@ -15,7 +15,13 @@ from __future__ import annotations
 
 from rest_framework import mixins, viewsets
 
-from .mixins import CancelJobMixin, DestroyJobMixin, ExportJobMixin, ImportJobMixin
+from .mixins import (
+    CancelJobMixin,
+    DestroyJobMixin,
+    ExportJobMixin,
+    ImportJobMixin,
+    JobEventsMixin,
+)
 
 __all__ = ["ExportJobViewSet", "ImportJobViewSet"]
 
@@ -26,12 +32,13 @@ class ImportJobViewSet(  # type: ignore[misc]
     ImportJobMixin,
     CancelJobMixin,
     DestroyJobMixin,
+    JobEventsMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,  # type: ignore[type-arg]
 ):
-    """Import jobs of one resource: upload (multipart), poll, confirm, cancel,
-    row errors, delete. Set ``resource_class``."""
+    """Import jobs of one resource: upload (multipart), poll or stream events,
+    confirm, cancel, row errors, delete. Set ``resource_class``."""
 
 
 # JobViewSetMixin declares ``request: Request`` as APIView does; the stubs'
@@ -40,9 +47,10 @@ class ExportJobViewSet(  # type: ignore[misc]
     ExportJobMixin,
     CancelJobMixin,
     DestroyJobMixin,
+    JobEventsMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,  # type: ignore[type-arg]
 ):
-    """Export jobs of one resource: create (JSON), poll, cancel, download,
-    delete. Set ``resource_class``."""
+    """Export jobs of one resource: create (JSON), poll or stream events,
+    cancel, download, delete. Set ``resource_class``."""

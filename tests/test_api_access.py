@@ -36,12 +36,14 @@ ROUTES: list[tuple[str, str, str, str]] = [
     ("import", "cancel", "post", "{pk}/cancel/"),
     ("import", "errors", "get", "{pk}/errors/"),
     ("import", "errors_file", "get", "{pk}/errors/file/"),
+    ("import", "events", "get", "{pk}/events/"),
     ("export", "list", "get", ""),
     ("export", "create", "post", ""),
     ("export", "retrieve", "get", "{pk}/"),
     ("export", "destroy", "delete", "{pk}/"),
     ("export", "cancel", "post", "{pk}/cancel/"),
     ("export", "download", "get", "{pk}/download/"),
+    ("export", "events", "get", "{pk}/events/"),
 ]
 DETAIL = [route for route in ROUTES if "{pk}" in route[3]]
 UNSAFE = [route for route in ROUTES if route[2] in ("post", "delete")]

@@ -253,7 +253,7 @@ def test_operation_ids_summaries_servers_and_license(schema):
         "bookImportsList", "bookImportsCreate", "bookImportsRetrieve", "bookImportsDelete",
         "bookImportsConfirm", "bookImportsCancel", "bookImportsErrors", "bookImportsErrorsFile",
         "bookExportsList", "bookExportsCreate", "bookExportsRetrieve", "bookExportsDelete",
-        "bookExportsCancel", "bookExportsDownload",
+        "bookExportsCancel", "bookExportsDownload", "bookImportsEvents", "bookExportsEvents",
     }  # fmt: skip
     assert all(operation.get("summary") for operation in operations.values())
     assert schema["servers"] and all(server["url"] for server in schema["servers"])
@@ -281,6 +281,7 @@ def test_every_operation_lists_its_client_errors(schema):
         ("{id}/errors/", "get"): {"401", "403", "404", "406", "429"},
         ("{id}/errors/file/", "get"): {"401", "403", "404", "429"},
         ("{id}/download/", "get"): {"401", "403", "404", "409", "429"},
+        ("{id}/events/", "get"): {"400", "401", "403", "404", "429"},
     }
     for path, item in schema["paths"].items():
         rest = path.split("ports/", 1)[1]

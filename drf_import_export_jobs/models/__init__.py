@@ -8,6 +8,7 @@ app and name it in ``DRF_IMPORT_EXPORT_JOBS["IMPORT_JOB_MODEL"]`` /
 """
 
 from .base import BaseJob
+from .events import JobEvent, WebhookDelivery
 from .exports import AbstractExportJob
 from .imports import AbstractImportJob
 
@@ -17,6 +18,8 @@ __all__ = [
     "BaseJob",
     "ExportJob",
     "ImportJob",
+    "JobEvent",
+    "WebhookDelivery",
 ]
 
 

@@ -54,6 +54,7 @@ class AbstractImportJob(BaseJob):
     CANCELLABLE = ("created", "parsing", "import_confirmed", "importing")
     RUNNING = ("parsing", "importing")
     PENDING = ("created", "import_confirmed")
+    FINAL = ("input_error", "parse_error", "imported", "import_error", "cancelled")
     LOST_WORKER = {
         "parsing": ("parse_error", "parse_finished_at"),
         "importing": ("import_error", "import_finished_at"),
