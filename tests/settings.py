@@ -5,6 +5,7 @@ broker by default; ``DATABASE_URL`` and ``CELERY_BROKER_URL`` switch to real
 servers, e.g. PostgreSQL and Redis.
 """
 
+import json
 import os
 import sys
 import tempfile
@@ -134,6 +135,10 @@ DRF_IMPORT_EXPORT_JOBS = {
     "CHUNK_SIZE": 50,
     "PROGRESS_EVERY_ROWS": 50,
 }
+# The webhook tests start workers of their own with more settings (JSON): the
+# receiver's endpoints, a queue of their own, short backoffs.
+if os.environ.get("TEST_JOBS_SETTINGS"):
+    DRF_IMPORT_EXPORT_JOBS.update(json.loads(os.environ["TEST_JOBS_SETTINGS"]))
 
 REST_FRAMEWORK = {
     # Basic first, so an anonymous request is a 401 (with WWW-Authenticate).
