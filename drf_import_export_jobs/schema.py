@@ -36,13 +36,13 @@ from .eventschema import (
     event_responses,
 )
 from .fields import NamedChoiceField
-from .serializers.events import WebhookPayloadSerializer
 from .serializers import (
     ErrorDetailSerializer,
     FileTooLargeSerializer,
     RowErrorPageSerializer,
     ValidationErrorSerializer,
 )
+from .serializers.events import WebhookPayloadSerializer
 
 
 class NamedChoiceFieldExtension(OpenApiSerializerFieldExtension):

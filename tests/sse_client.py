@@ -87,6 +87,4 @@ def open_stream(
     path = parts.path + (f"?{parts.query}" if parts.query else "")
     connection.request("GET", path, headers=headers)
     response = connection.getresponse()
-    return Stream(
-        response.status, {k.lower(): v for k, v in response.getheaders()}, response
-    )
+    return Stream(response.status, {k.lower(): v for k, v in response.getheaders()}, response)

@@ -128,9 +128,7 @@ def webhook_worker(
         "TEST_JOBS_SETTINGS": json.dumps(jobs),
     }
     if request.param == "celery":
-        worker = WorkerProcess.start(
-            log, env, "--concurrency=2", "-Q", queue, "-n", f"{queue}@%h"
-        )
+        worker = WorkerProcess.start(log, env, "--concurrency=2", "-Q", queue, "-n", f"{queue}@%h")
     else:
         worker = WorkerProcess.start_tasks_worker(log, env, "--queue-name", queue)
         jobs["TASK_BACKEND"] = "django"
@@ -289,7 +287,9 @@ def test_a_status_change_records_and_sends_a_delivery_per_endpoint(
         ("final", "import.parsed"),
     ]
     assert all(d.status == "pending" and d.attempts == 0 for d in records)
-    sent = [args for name, args, _ in sent_tasks if name == "drf_import_export_jobs.deliver_webhook"]
+    sent = [
+        args for name, args, _ in sent_tasks if name == "drf_import_export_jobs.deliver_webhook"
+    ]
     assert sent == [[d.pk] for d in records]
 
 
@@ -333,3 +333,43 @@ def test_good_webhooks_and_event_settings_pass_the_check():
     bad = {**settings.DRF_IMPORT_EXPORT_JOBS, "EVENTS_POLL_SECONDS": 0}
     with override_settings(DRF_IMPORT_EXPORT_JOBS=bad):
         assert "EVENTS_POLL_SECONDS" in check_event_settings()[0].msg
+
+
+# -- staff ----------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_staff_see_deliveries_read_only_in_the_admin(admin_client, client, user):
+    delivery = WebhookDelivery.objects.create(
+        job_model="drf_import_export_jobs.ImportJob",
+        job_id="7",
+        event="import.imported",
+        url="https://example.com/hooks/jobs",
+        payload={"event": "job.status_changed"},
+        status="failed",
+        attempts=3,
+        last_error="The endpoint answered HTTP 500.",
+        response_code=500,
+    )
+    listing = admin_client.get("/admin/drf_import_export_jobs/webhookdelivery/")
+    assert listing.status_code == 200
+    assert (
+        b"import.imported" in listing.content
+        and b"https://example.com/hooks/jobs" in listing.content
+    )
+    page = admin_client.get(f"/admin/drf_import_export_jobs/webhookdelivery/{delivery.pk}/change/")
+    assert page.status_code == 200
+    assert b"The endpoint answered HTTP 500." in page.content
+    assert b'name="_save"' not in page.content
+    refused = admin_client.post(
+        f"/admin/drf_import_export_jobs/webhookdelivery/{delivery.pk}/change/",
+        {"status": "delivered"},
+    )
+    assert refused.status_code == 403
+    delivery.refresh_from_db()
+    assert delivery.status == "failed"
+    assert (
+        admin_client.get("/admin/drf_import_export_jobs/webhookdelivery/add/").status_code == 403
+    )
+    client.force_login(user)
+    assert client.get("/admin/drf_import_export_jobs/webhookdelivery/").status_code == 302
