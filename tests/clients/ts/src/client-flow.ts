@@ -3,7 +3,7 @@
 // committed). docs/frontend.md shows this code; tests/clients/test_ts_client.py
 // compiles it with tsc and runs it against a live server and a real worker.
 //
-// Usage: node dist/client-flow.js import|export|cancel
+// Usage: node dist/client-flow.js import|export|cancel|events
 // Environment: API_URL, API_USERNAME, API_PASSWORD; IMPORT_FILE for "import".
 // Prints one JSON object with what the API answered.
 
@@ -18,9 +18,15 @@ import {
   bookImportsCancel,
   bookImportsConfirm,
   bookImportsCreate,
+  bookImportsEvents,
   bookImportsRetrieve,
 } from "./client";
-import type { BookExportFilters, BookImportJob } from "./client";
+import type {
+  BookExportFilters,
+  BookImportJob,
+  ImportJobEvent,
+  JobWebhookPayload,
+} from "./client";
 import { client } from "./client/client.gen";
 
 const FINISHED = new Set([
@@ -120,6 +126,64 @@ async function cancelExport(id: number) {
 }
 // --8<-- [end:conflict]
 
+// --8<-- [start:events]
+// A final status: the event stream ends there.
+const FINAL = new Set(["input_error", "parse_error", "imported", "import_error", "cancelled"]);
+
+// Follow an import's Server-Sent Events (GET .../events/): `onEvent` gets
+// each status change and progress write as the schema's ImportJobEvent. The
+// server ends a response after EVENTS_MAX_SECONDS: open it again after the
+// last event received (?last_event_id=), until the job is final.
+async function followImport(
+  id: number,
+  onEvent: (event: ImportJobEvent) => Promise<void> | void,
+): Promise<void> {
+  let lastEventId: number | undefined;
+  for (;;) {
+    let failed = false;
+    const { stream } = await bookImportsEvents({
+      path: { id },
+      query: lastEventId === undefined ? undefined : { last_event_id: lastEventId },
+      sseMaxRetryAttempts: 1,
+      onSseError: () => {
+        failed = true; // 204 (nothing left), 404, a network error...
+      },
+    });
+    for await (const event of stream) {
+      if (!event) continue;
+      if (event.id !== null) lastEventId = event.id;
+      await onEvent(event);
+      if (event.event === "status" && FINAL.has(event.status)) return;
+    }
+    if (failed) {
+      const job = (await bookImportsRetrieve({ path: { id }, throwOnError: true })).data;
+      if (FINAL.has(job.status)) return;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
+}
+// --8<-- [end:events]
+
+// Upload a file, follow its events, confirm once parsed.
+async function importFollowingEvents(file: File) {
+  const created = await bookImportsCreate({ body: { file }, throwOnError: true });
+  const id = created.data.id;
+  const events: ImportJobEvent[] = [];
+  await followImport(id, async (event) => {
+    events.push(event);
+    if (event.event === "status" && event.status === "parsed") {
+      await bookImportsConfirm({ path: { id }, throwOnError: true });
+    }
+  });
+  return { id, events };
+}
+
+// What a webhook receiver gets (the schema's JobWebhookPayload).
+function describeWebhook(payload: JobWebhookPayload): string {
+  const { job } = payload;
+  return `${job.kind} ${job.id}: ${job.previous_status ?? "?"} -> ${job.status}`;
+}
+
 // While no worker picks up the jobs (the test pauses it), the jobs stay
 // "created": the download is not ready yet, both cancels succeed, and a
 // cancelled job can be neither confirmed nor cancelled again.
@@ -170,8 +234,29 @@ async function main(command: string): Promise<unknown> {
       return exportBooks({ in_stock: true });
     case "cancel":
       return cancelScenario();
+    case "events": {
+      const path = process.env.IMPORT_FILE ?? "";
+      const file = new File([readFileSync(path)], basename(path), { type: "text/csv" });
+      const result = await importFollowingEvents(file);
+      const last = result.events[result.events.length - 1];
+      const webhook: JobWebhookPayload = {
+        event: "job.status_changed",
+        created_at: last?.created_at ?? "",
+        job: {
+          model: "drf_import_export_jobs.ImportJob",
+          id: result.id,
+          kind: "import",
+          resource: "tests.testapp.resources.BookResource",
+          status: last?.status ?? "",
+          previous_status: null,
+          progress: last?.progress ?? { current: 0, total: null },
+          error_message: "",
+        },
+      };
+      return { ...result, webhook: describeWebhook(webhook) };
+    }
     default:
-      throw new Error(`unknown command ${command}: use import, export or cancel`);
+      throw new Error(`unknown command ${command}: use import, export, cancel or events`);
   }
 }
 
