@@ -373,3 +373,33 @@ def test_staff_see_deliveries_read_only_in_the_admin(admin_client, client, user)
     )
     client.force_login(user)
     assert client.get("/admin/drf_import_export_jobs/webhookdelivery/").status_code == 302
+
+
+@pytest.mark.django_db
+def test_staff_list_deliveries_over_rest(staff_user, user):
+    from rest_framework.test import APIClient
+
+    for job_id, status in (("1", "delivered"), ("2", "failed"), ("2", "pending")):
+        WebhookDelivery.objects.create(
+            job_model="drf_import_export_jobs.ImportJob",
+            job_id=job_id,
+            event="import.parsed",
+            url="https://example.com/hooks/jobs",
+            payload={"event": "job.status_changed", "job": {"id": int(job_id)}},
+            status=status,
+        )
+    staff = APIClient()
+    staff.force_authenticate(staff_user)
+    listing = staff.get("/api/webhook-deliveries/")
+    assert listing.status_code == 200
+    assert listing.json()["count"] == 3
+    failed = staff.get("/api/webhook-deliveries/", {"status": "failed"}).json()["results"]
+    assert [(d["job_id"], d["status"]) for d in failed] == [("2", "failed")]
+    assert staff.get("/api/webhook-deliveries/", {"job_id": "2"}).json()["count"] == 2
+    one = staff.get(f"/api/webhook-deliveries/{failed[0]['id']}/").json()
+    assert one["payload"]["event"] == "job.status_changed"
+    assert staff.post("/api/webhook-deliveries/", {}).status_code == 405
+    member = APIClient()
+    member.force_authenticate(user)
+    assert member.get("/api/webhook-deliveries/").status_code == 403
+    assert APIClient().get("/api/webhook-deliveries/").status_code == 401

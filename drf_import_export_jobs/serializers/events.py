@@ -5,15 +5,16 @@
 serializers declare them as the components ``ImportJobEvent`` /
 ``ExportJobEvent`` (the ``data:`` of each Server-Sent Event) and
 ``JobWebhookPayload`` (the body of each webhook request).
+:class:`WebhookDeliverySerializer` is the staff list of deliveries.
 """
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema_serializer
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from ..fields import NamedChoiceField
-from ..models import AbstractExportJob, AbstractImportJob
+from ..models import AbstractExportJob, AbstractImportJob, WebhookDelivery
 from .parts import EXPORT_STATUS_ENUM, IMPORT_STATUS_ENUM, ProgressInfoSerializer
 
 EVENT_KINDS = [("status", "status change"), ("progress", "progress write")]
@@ -71,3 +72,40 @@ class WebhookPayloadSerializer(serializers.Serializer):  # type: ignore[type-arg
     )
     created_at = serializers.DateTimeField()
     job = WebhookJobSerializer()
+
+
+@extend_schema_field(WebhookPayloadSerializer)
+class WebhookPayloadField(serializers.JSONField):
+    """The stored payload of a delivery, as it was sent (``JobWebhookPayload``)."""
+
+
+@extend_schema_serializer(component_name="JobWebhookDelivery")
+class WebhookDeliverySerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    """One webhook delivery, as staff see it: the status change, the
+    endpoint, how the attempts went, and the payload sent."""
+
+    status = NamedChoiceField(
+        [("pending", "pending"), ("delivered", "delivered"), ("failed", "failed")],
+        enum_name="JobWebhookDeliveryStatusEnum",
+    )
+    payload = WebhookPayloadField()
+
+    class Meta:
+        model = WebhookDelivery
+        fields = [
+            "id",
+            "job_model",
+            "job_id",
+            "event",
+            "url",
+            "status",
+            "attempts",
+            "response_code",
+            "last_error",
+            "created_at",
+            "updated_at",
+            "next_attempt_at",
+            "delivered_at",
+            "payload",
+        ]
+        read_only_fields = fields
