@@ -126,7 +126,13 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 
 # Any queue: each worker-fault test has a queue of its own.
-TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": []}}
+TASKS = {
+    "default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": []},
+    # For tests that start a db_worker of their own with other settings (the
+    # webhook tests): the session's db_worker, which takes every queue of
+    # "default", never takes these tasks.
+    "isolated": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": []},
+}
 
 DRF_IMPORT_EXPORT_JOBS = {
     # The django.tasks worker process of the integration tests gets "django".

@@ -95,10 +95,11 @@ def closed_port() -> int:
 
 
 @pytest.fixture(scope="module", params=["celery", "django"])
-def webhook_worker(
+def webhook_backend(
     request: pytest.FixtureRequest, django_db_setup: Any, django_db_blocker: Any
 ) -> Iterator[tuple[Receiver, dict[str, Any]]]:
-    """A receiver and a worker of each task backend that sends to it."""
+    """A receiver, and a worker of each task backend started with settings
+    that send to it (``TEST_JOBS_SETTINGS``)."""
     receiver = Receiver()
     queue = f"webhooks-{uuid.uuid4().hex[:8]}"
     jobs = {
@@ -130,14 +131,26 @@ def webhook_worker(
     if request.param == "celery":
         worker = WorkerProcess.start(log, env, "--concurrency=2", "-Q", queue, "-n", f"{queue}@%h")
     else:
-        worker = WorkerProcess.start_tasks_worker(log, env, "--queue-name", queue)
-        jobs["TASK_BACKEND"] = "django"
+        jobs.update(TASK_BACKEND="django", DJANGO_TASKS_BACKEND="isolated")
+        env["TEST_JOBS_SETTINGS"] = json.dumps(jobs)
+        worker = WorkerProcess.start_tasks_worker(
+            log, env, "--backend", "isolated", "--queue-name", queue
+        )
     try:
-        with override_settings(DRF_IMPORT_EXPORT_JOBS={**settings.DRF_IMPORT_EXPORT_JOBS, **jobs}):
-            yield receiver, jobs
+        yield receiver, jobs
     finally:
         worker.stop()
         receiver.stop()
+
+
+@pytest.fixture
+def webhook_worker(
+    webhook_backend: tuple[Receiver, dict[str, Any]],
+) -> Iterator[tuple[Receiver, dict[str, Any]]]:
+    """The worker's settings in this process too, for this test only."""
+    _receiver, jobs = webhook_backend
+    with override_settings(DRF_IMPORT_EXPORT_JOBS={**settings.DRF_IMPORT_EXPORT_JOBS, **jobs}):
+        yield webhook_backend
 
 
 def wait_until(check: Callable[[], Any], timeout: float, what: str) -> Any:
