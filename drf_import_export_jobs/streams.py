@@ -52,6 +52,8 @@ class JobEventStream:
         self.model = type(job)
         self.job_model = job._meta.label
         self.job_pk = job.pk
+        # The id as the events send it (JSON: a UUID key as text).
+        self.job_json_id = job.pk if isinstance(job.pk, int) else str(job.pk)
         self.job_id = str(job.pk)
         self.final = tuple(job.FINAL)
         self.url = url
@@ -118,7 +120,7 @@ class JobEventStream:
         return {
             "id": event.id,
             "event": event.kind,
-            "job": self.job_pk,
+            "job": self.job_json_id,
             "status": event.status,
             "progress": {"current": event.progress_current, "total": event.progress_total},
             "url": self.url,
@@ -126,6 +128,7 @@ class JobEventStream:
         }
 
     def snapshot(self, status: str) -> dict[str, Any]:
+        """The JSON of the job's state now (a job without logged events)."""
         job = self.model._base_manager.filter(pk=self.job_pk).first()
         self.close_connections()
         current = getattr(job, "progress_current", 0) or 0
@@ -133,7 +136,7 @@ class JobEventStream:
         return {
             "id": None,
             "event": STATUS_EVENT,
-            "job": self.job_pk,
+            "job": self.job_json_id,
             "status": status,
             "progress": {"current": current, "total": total},
             "url": self.url,
@@ -141,6 +144,7 @@ class JobEventStream:
         }
 
     def format(self, event: LoggedEvent) -> bytes:
+        """The Server-Sent Event of a logged event."""
         return format_event(event.id, event.kind, self.payload(event))
 
     def opening(self) -> bytes:

@@ -32,7 +32,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.apps import apps
-from django.db import models, transaction
+from django.db import models, router, transaction
 from django.dispatch import receiver
 from django.utils import timezone
 
@@ -122,6 +122,11 @@ def wants(endpoint: Mapping[str, Any], status: str) -> bool:
     return not events or status in events
 
 
+def json_id(pk: Any) -> Any:
+    """A primary key as JSON: a number as it is, anything else (a UUID) as text."""
+    return pk if isinstance(pk, int) else str(pk)
+
+
 def build_payload(job: BaseJob, old_status: str | None, new_status: str) -> dict[str, Any]:
     """The JSON body of a status change (the ``JobWebhookPayload`` schema component)."""
     label, _pk = job_reference(job)
@@ -131,7 +136,7 @@ def build_payload(job: BaseJob, old_status: str | None, new_status: str) -> dict
         "created_at": timezone.now().isoformat(),
         "job": {
             "model": label,
-            "id": job.pk,
+            "id": json_id(job.pk),
             "kind": kind,
             "resource": job.resource_path,
             "status": new_status,
@@ -157,7 +162,7 @@ def record_status_change(
         model = delivery_model()
         kind = payload["job"]["kind"]
         for endpoint in endpoints:
-            with transaction.atomic(using=model._default_manager.db):
+            with transaction.atomic(using=router.db_for_write(model)):
                 delivery = model._default_manager.create(
                     job_model=label,
                     job_id=pk,

@@ -102,7 +102,7 @@ def test_an_import_streamed_from_upload_to_imported(live_server, job_worker, api
     assert done.status == 204
 
 
-# -- over HTTP, with jobs set up by the test ----------------------------------------------
+# -- over HTTP, with jobs set up by the test (slow: a live server) -----------------------
 
 
 def parsed_job(user: Any, make_import_job: Any) -> Any:
@@ -115,6 +115,7 @@ def parsed_job(user: Any, make_import_job: Any) -> Any:
     return job
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_access_over_http(live_server, make_import_job, user, other_user, ann_login):
     job = parsed_job(other_user, make_import_job)
@@ -130,6 +131,7 @@ def test_access_over_http(live_server, make_import_job, user, other_user, ann_lo
     assert missing.status == 404
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_a_listener_holds_no_database_connection_between_polls(
     live_server, make_import_job, user, ann_login
@@ -191,6 +193,7 @@ def assert_no_idle_backend_during_a_stream(url: str, login: tuple[str, str]) -> 
         stream.close()
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_the_max_duration_ends_a_stream_and_last_event_id_resumes(
     live_server, make_import_job, user, ann_login
