@@ -72,12 +72,14 @@ class JobEventStream:
         (``None``: the job is gone). The database connections used are
         closed before this returns."""
         try:
-            events = read_events(self.job_model, self.job_id, self.after)
+            # The status first: a final status read here committed with its
+            # event, so the events read next include it.
             status = (
                 self.model._base_manager.filter(pk=self.job_pk)
                 .values_list("status", flat=True)
                 .first()
             )
+            events = read_events(self.job_model, self.job_id, self.after)
         finally:
             self.close_connections()
         return events, status
