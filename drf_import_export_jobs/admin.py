@@ -1,4 +1,5 @@
-"""Read-only admin pages for the default job models and saved column mappings.
+"""Read-only admin pages for the default job models, saved column mappings
+and webhook deliveries.
 
 Jobs change only through their own methods, so the pages are view-only (no
 save button, a POST to a change page is refused) apart from cancelling, and a
@@ -26,7 +27,7 @@ from django.views.decorators.http import require_POST
 from .exceptions import InvalidJobStatus
 from .files import attachment_response
 from .handlers import JOB_FILE_FIELDS
-from .models import ExportJob, ImportJob, SavedColumnMapping
+from .models import ExportJob, ImportJob, SavedColumnMapping, WebhookDelivery
 from .pipeline.imports.results import ROW_TYPES
 
 
@@ -280,3 +281,37 @@ class SavedColumnMappingAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 admin.site.register(ImportJob, JobAdmin)
 admin.site.register(ExportJob, JobAdmin)
 admin.site.register(SavedColumnMapping, SavedColumnMappingAdmin)
+
+
+class WebhookDeliveryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """The webhook deliveries, for staff: which status change went to which
+    endpoint, how many attempts, the last error and response code. Read-only:
+    deliveries change only through their task."""
+
+    list_display = (
+        "id",
+        "event",
+        "job_model",
+        "job_id",
+        "url",
+        "status",
+        "attempts",
+        "response_code",
+        "created_at",
+        "delivered_at",
+    )
+    list_filter = ("status", "event", "job_model")
+    search_fields = ("job_id", "url", "last_error")
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+admin.site.register(WebhookDelivery, WebhookDeliveryAdmin)

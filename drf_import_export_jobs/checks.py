@@ -6,6 +6,7 @@ Every message names the ``DRF_IMPORT_EXPORT_JOBS`` key to fix.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.apps import apps
 from django.conf import settings
@@ -17,6 +18,7 @@ from django.utils.module_loading import import_string
 from .conf import DEFAULTS, SETTING_NAME, jobs_settings
 from .files import is_absolute_url, storage_url
 from .formats import FORMATS
+from .models import AbstractExportJob, AbstractImportJob
 from .swapping import get_export_job_model, get_import_job_model
 
 ID = "drf_import_export_jobs"
@@ -399,3 +401,95 @@ def check_download_redirect(app_configs: Any = None, **kwargs: Any) -> list[Any]
             id=f"{ID}.W060",
         )
     ]
+
+
+def check_event_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
+    """Check the event stream and webhook settings (``EVENTS_*``, ``WEBHOOK*``)."""
+    try:
+        raw = {key: jobs_settings.raw(key) for key in EVENT_NUMBERS}
+        webhooks = jobs_settings.raw("WEBHOOKS")
+    except ImproperlyConfigured:
+        return []  # reported by check_settings
+    errors: list[Any] = [
+        Error(
+            f"{SETTING_NAME}[{key!r}] must be a positive number, not {raw[key]!r}.",
+            id=f"{ID}.E050",
+        )
+        for key in EVENT_NUMBERS
+        if not _number(raw[key])
+    ]
+    return errors + _check_webhooks(webhooks)
+
+
+def _check_webhooks(webhooks: Any) -> list[Any]:
+    name = f"{SETTING_NAME}['WEBHOOKS']"
+    if webhooks in (None, []):
+        return []
+    if not isinstance(webhooks, (list, tuple)):
+        return [
+            Error(f"{name} must be a list of endpoint dicts, not {webhooks!r}.", id=f"{ID}.E051")
+        ]
+    errors: list[Any] = []
+    for index, endpoint in enumerate(webhooks):
+        where = f"{name}[{index}]"
+        if not isinstance(endpoint, dict):
+            errors.append(
+                Error(f"{where} must be a dict with 'url' and 'secret'.", id=f"{ID}.E051")
+            )
+            continue
+        unknown = sorted(set(endpoint) - {"url", "secret", "events"})
+        if unknown:
+            errors.append(
+                Error(
+                    f"{where} has unknown key(s) {', '.join(map(repr, unknown))}; "
+                    "accepted: 'url', 'secret', 'events'.",
+                    id=f"{ID}.E051",
+                )
+            )
+        url = endpoint.get("url")
+        parts = urlsplit(url) if isinstance(url, str) else None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+            errors.append(
+                Error(
+                    f"{where}['url'] must be an absolute http:// or https:// URL, not {url!r}.",
+                    id=f"{ID}.E052",
+                )
+            )
+        secret = endpoint.get("secret")
+        if not isinstance(secret, str) or len(secret) < MIN_WEBHOOK_SECRET:
+            errors.append(
+                Error(
+                    f"{where}['secret'] must be a string of at least {MIN_WEBHOOK_SECRET} "
+                    "characters (the key receivers verify the signature with).",
+                    hint="Generate one with secrets.token_hex(32).",
+                    id=f"{ID}.E053",
+                )
+            )
+        events = endpoint.get("events", [])
+        known = set(AbstractImportJob.ImportStatus.values) | set(
+            AbstractExportJob.ExportStatus.values
+        )
+        if not isinstance(events, (list, tuple)) or not all(e in known for e in events):
+            errors.append(
+                Error(
+                    f"{where}['events'] must be a list of job statuses "
+                    f"({', '.join(sorted(known))}), not {events!r}.",
+                    id=f"{ID}.E054",
+                )
+            )
+    return errors
+
+
+MIN_WEBHOOK_SECRET = 16
+
+#: Event stream and webhook settings that must be positive numbers.
+EVENT_NUMBERS = (
+    "EVENTS_POLL_SECONDS",
+    "EVENTS_KEEPALIVE_SECONDS",
+    "EVENTS_MAX_SECONDS",
+    "EVENTS_RETRY_MILLISECONDS",
+    "WEBHOOK_TIMEOUT",
+    "WEBHOOK_MAX_ATTEMPTS",
+    "WEBHOOK_RETRY_BACKOFF",
+    "WEBHOOK_RETRY_BACKOFF_MAX",
+)

@@ -156,6 +156,33 @@ DEFAULTS: dict[str, Any] = {
     # (POST {p}/{id}/revert/); older jobs answer 409 and the purge deletes
     # their ledger (what each chunk wrote). None: as long as the job exists.
     "REVERT_RETENTION_DAYS": 30,
+    # Event stream ({p}/{id}/events/): seconds between two reads of a job's
+    # event log. Each read takes a database connection and closes it again.
+    "EVENTS_POLL_SECONDS": 1.0,
+    # Event stream: seconds without events after which a comment line is
+    # sent, so proxies and clients keep the connection open.
+    "EVENTS_KEEPALIVE_SECONDS": 15.0,
+    # Event stream: longest time in seconds one response streams; then it
+    # ends and the client reconnects with Last-Event-ID (bounds how long a
+    # WSGI worker thread serves one listener).
+    "EVENTS_MAX_SECONDS": 300.0,
+    # Event stream: the reconnection delay sent to clients (``retry:``), in
+    # milliseconds.
+    "EVENTS_RETRY_MILLISECONDS": 2000,
+    # Webhook endpoints that receive each job status change as signed JSON:
+    # a list of {"url": "https://...", "secret": "...", "events": [...]}
+    # ("events": the statuses to send, e.g. ["imported", "import_error"];
+    # left out or empty: every status). See docs/events.md.
+    "WEBHOOKS": [],
+    # Webhooks: seconds to wait for an endpoint to connect and answer.
+    "WEBHOOK_TIMEOUT": 10.0,
+    # Webhooks: attempts per delivery before it is recorded as failed.
+    "WEBHOOK_MAX_ATTEMPTS": 5,
+    # Webhooks: seconds before the first retry; each further retry waits
+    # twice as long as the one before (exponential backoff).
+    "WEBHOOK_RETRY_BACKOFF": 10.0,
+    # Webhooks: the longest wait between two attempts, in seconds.
+    "WEBHOOK_RETRY_BACKOFF_MAX": 10 * 60.0,
 }
 
 # Keys whose values are dotted paths, imported on first access.

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from celery import Celery, current_app
 from django.apps import apps
 from django.db import DatabaseError, router, transaction
+from django.utils import timezone
 
 from .conf import SETTING_NAME, jobs_settings
 from .exceptions import InvalidJobStatus
@@ -38,6 +40,8 @@ PARSE_TASK = "drf_import_export_jobs.parse_import_job"
 IMPORT_TASK = "drf_import_export_jobs.import_job_data"
 EXPORT_TASK = "drf_import_export_jobs.export_job_data"
 REVERT_TASK = "drf_import_export_jobs.revert_import_job"
+#: One attempt at a webhook delivery (:func:`drf_import_export_jobs.webhooks.deliver`).
+WEBHOOK_TASK = "drf_import_export_jobs.deliver_webhook"
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,11 @@ class TaskBackend:
         """Ask workers not to start ``task_id`` (best effort: running work
         also checks the job's status between chunks)."""
 
+    def publish_webhook(self, delivery_id: int, delay: float) -> None:
+        """Hand an attempt at webhook delivery ``delivery_id`` to the backend,
+        to run in ``delay`` seconds."""
+        raise NotImplementedError
+
 
 def get_celery_app() -> Celery:
     """The app from ``DRF_IMPORT_EXPORT_JOBS["CELERY_APP"]``, else Celery's current app."""
@@ -135,6 +144,15 @@ class CeleryBackend(TaskBackend):
             **options,
         )
 
+    def publish_webhook(self, delivery_id: int, delay: float) -> None:
+        options: dict[str, Any] = {"countdown": delay} if delay > 0 else {}
+        if jobs_settings.TASK_QUEUE:
+            options["queue"] = jobs_settings.TASK_QUEUE
+        get_celery_app().tasks[WEBHOOK_TASK].apply_async(
+            args=[delivery_id],  # type: ignore[arg-type]
+            **options,
+        )
+
     def revoke(self, task_id: str) -> None:
         if not task_id:
             return
@@ -165,6 +183,19 @@ class DjangoTasksBackend(TaskBackend):
             options["queue_name"] = jobs_settings.TASK_QUEUE
         task.using(**options).enqueue(job._meta.label, job.pk, task_id)
 
+    def publish_webhook(self, delivery_id: int, delay: float) -> None:
+        """Where the backend cannot defer a task (``supports_defer``), the
+        retry runs as soon as a worker takes it."""
+        from . import djangotasks
+
+        options: dict[str, Any] = {"backend": jobs_settings.DJANGO_TASKS_BACKEND}
+        if jobs_settings.TASK_QUEUE:
+            options["queue_name"] = jobs_settings.TASK_QUEUE
+        task = djangotasks.deliver_webhook.using(**options)
+        if delay > 0 and getattr(task.get_backend(), "supports_defer", False):
+            task = task.using(run_after=timezone.now() + timedelta(seconds=delay))
+        task.enqueue(delivery_id)
+
 
 TASK_BACKENDS: dict[str, type[TaskBackend]] = {
     CeleryBackend.name: CeleryBackend,
@@ -190,6 +221,20 @@ def send_job_task(task_name: str, job: BaseJob, task_id: str) -> None:
     """Send ``task_name`` for ``job`` with ``task_id`` after commit, on the
     configured backend (:meth:`TaskBackend.send`)."""
     get_task_backend().send(task_name, job, task_id)
+
+
+def send_webhook_task(delivery_id: int, delay: float = 0.0) -> None:
+    """Send an attempt at webhook delivery ``delivery_id`` (in ``delay``
+    seconds) once the current transaction commits, on the configured backend.
+    A failure to send is logged, never raised: the delivery stays pending."""
+
+    def send() -> None:
+        try:
+            get_task_backend().publish_webhook(delivery_id, delay)
+        except Exception:
+            logger.exception("Could not send webhook delivery %s; it stays pending.", delivery_id)
+
+    transaction.on_commit(send)
 
 
 def revoke_task(task_id: str) -> None:

@@ -18,7 +18,7 @@ try:
 except ImportError:  # Django 5.2: the backport
     from django_tasks import task  # type: ignore[no-redef,import-not-found,unused-ignore]
 
-from . import dispatch
+from . import dispatch, webhooks
 from .conf import jobs_settings
 
 # The alias is checked when the task is sent (``Task.using(backend=...)``);
@@ -48,6 +48,12 @@ def export_job_data(model_label: str, job_id: int, task_id: str) -> None:
 def revert_import_job(model_label: str, job_id: int, task_id: str) -> None:
     """Revert an imported job (``ImportJob.revert_data``)."""
     dispatch.run_job_task(dispatch.REVERT_TASK, task_id, model_label, job_id)
+
+
+@task(backend=BACKEND)
+def deliver_webhook(delivery_id: int) -> None:
+    """Make one attempt at a webhook delivery (``webhooks.deliver``)."""
+    webhooks.deliver(delivery_id)
 
 
 #: The task of each job task name (:data:`~drf_import_export_jobs.dispatch.JOB_TASKS`).

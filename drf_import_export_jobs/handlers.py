@@ -1,4 +1,5 @@
-"""Signal handlers: a deleted job takes its files and its import ledger with it."""
+"""Signal handlers: a deleted job takes its files, its import ledger and its
+event log with it."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from django.db import router, transaction
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
+from .events import delete_events
 from .models import AbstractImportJob, BaseJob, ImportLedgerEntry
 
 logger = logging.getLogger(__name__)
@@ -52,3 +54,10 @@ def delete_job_ledger(sender: type, instance: Any, **kwargs: Any) -> None:
     if isinstance(instance, AbstractImportJob):
         entries = ImportLedgerEntry.for_job(instance).using(router.db_for_write(ImportLedgerEntry))
         entries.only("pk").delete()  # the images are not loaded to be deleted
+
+
+@receiver(post_delete)
+def delete_job_event_log(sender: type, instance: Any, **kwargs: Any) -> None:
+    """Delete a job's event log with the job."""
+    if isinstance(instance, BaseJob):
+        delete_events(instance)

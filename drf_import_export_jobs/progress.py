@@ -12,7 +12,9 @@ While an import's data transaction is open, these writes go through a second,
 autocommit connection to the same database, so other connections see them
 while the transaction runs. SQLite allows a single writer at a time, so there
 the write goes through the importing connection and becomes visible when the
-import commits.
+import commits. Each write that changes the figures adds a progress event to
+the job's event log (:mod:`drf_import_export_jobs.events`) through the same
+connection.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from django.db import connections, router
 from django.utils import timezone
 
 from .conf import jobs_settings
+from .events import PROGRESS_EVENT, record_event
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
@@ -59,6 +62,8 @@ class ProgressReporter:
         self._written_rows = 0
         self._written_at = time.monotonic()
         self._side: BaseDatabaseWrapper | None = None
+        # The figures of the last progress event logged.
+        self._logged: tuple[int, int | None] | None = None
 
     def __enter__(self) -> ProgressReporter:
         self.write()
@@ -97,6 +102,8 @@ class ProgressReporter:
         done = False
         if side is not None:
             done = self._side_update(side, values)
+            if not done:
+                side = None
         if not done:
             done = bool(
                 self.model._base_manager.using(self.alias)
@@ -111,6 +118,9 @@ class ProgressReporter:
             return False
         for name, value in values.items():
             setattr(self.job, name, value)
+        if self._logged != (self.current, self.total):
+            record_event(self.job, PROGRESS_EVENT, side)
+            self._logged = (self.current, self.total)
         return True
 
     def should_stop(self) -> bool:

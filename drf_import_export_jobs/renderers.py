@@ -1,4 +1,4 @@
-"""Renderers of the routes that answer with a file.
+"""Renderers of the routes that answer with a file or a stream of events.
 
 The file itself is sent as a ``FileResponse``; these renderers only take part
 in content negotiation, so that ``Accept: application/octet-stream`` (what
@@ -50,3 +50,25 @@ class CSVFileRenderer(FileRenderer):
 
     media_type = "text/csv"
     format = "csv"
+
+
+#: The media type of a job's event stream.
+EVENT_STREAM_MEDIA_TYPE = "text/event-stream"
+
+
+class EventStreamRenderer(BaseRenderer):
+    """Negotiates ``text/event-stream`` for a job's event stream, which sends
+    its events itself; error responses of that route are rendered as JSON by
+    the viewsets, whatever was negotiated."""
+
+    media_type = EVENT_STREAM_MEDIA_TYPE
+    format = "sse"
+    charset = "utf-8"
+
+    def render(
+        self,
+        data: Any,
+        accepted_media_type: str | None = None,
+        renderer_context: Mapping[str, Any] | None = None,
+    ) -> bytes:
+        return b"" if data is None else json.dumps(data).encode()

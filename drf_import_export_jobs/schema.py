@@ -32,6 +32,10 @@ from drf_spectacular.plumbing import ResolvedComponent
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 
+from .eventschema import (
+    event_parameters,
+    event_responses,
+)
 from .fields import NamedChoiceField
 from .schema_texts import DESCRIPTIONS, ERROR_DESCRIPTIONS, OPERATION_ID_ACTIONS, SUMMARIES
 from .serializers import (
@@ -40,6 +44,7 @@ from .serializers import (
     RowErrorPageSerializer,
     ValidationErrorSerializer,
 )
+from .serializers.events import WebhookPayloadSerializer
 
 
 class NamedChoiceFieldExtension(OpenApiSerializerFieldExtension):
@@ -376,6 +381,8 @@ class JobViewSetSchema(AutoSchema):
                     description="The id of one of the caller's saved column mappings.",
                 )
             )
+        if self._action() == "events":
+            parameters.extend(event_parameters())
         return parameters
 
     def get_request_serializer(self) -> Any:
@@ -408,8 +415,11 @@ class JobViewSetSchema(AutoSchema):
         throttles), and the JSON routes 406 to an ``Accept`` without JSON."""
         responses = self._job_responses()
         if isinstance(responses, dict) and (401, JSON) in responses:
-            file_actions = getattr(self.view, "file_actions", ())
-            extra = (429,) if self._action() in file_actions else (406, 429)
+            never_406 = (
+                *getattr(self.view, "file_actions", ()),
+                *getattr(self.view, "stream_actions", ()),
+            )
+            extra = (429,) if self._action() in never_406 else (406, 429)
             responses = {**responses, **_errors(*extra)}
         return responses
 
@@ -453,6 +463,10 @@ class JobViewSetSchema(AutoSchema):
                 **auth,
                 **_errors(404, 409, conflict=conflict),
             }
+        if action == "events":
+            # The webhook body is declared beside the events it mirrors.
+            self.resolve_serializer(WebhookPayloadSerializer, "response")
+            return {**event_responses(view.job_kind), **auth, **_errors(400, 404)}
         if action == "errors":
             return {**_ok(RowErrorPageSerializer, "A page of row errors."), **auth, **_errors(404)}
         if action == "reparse":

@@ -4,6 +4,17 @@ action. :class:`~drf_import_export_jobs.schema.JobViewSetSchema` reads them."""
 
 from __future__ import annotations
 
+#: The event stream routes' description.
+EVENTS_DESCRIPTION = (
+    "The job's status changes and progress writes as Server-Sent Events "
+    "(`text/event-stream`): each event has an `id:` (ordering the job's events), an "
+    "`event:` (`status` or `progress`) and a `data:` line holding the JSON object of "
+    "this response's schema. A comment line keeps the connection alive. The stream ends "
+    "once the job is in a final status, or after `EVENTS_MAX_SECONDS`; reconnect with "
+    "`Last-Event-ID` (or `?last_event_id=`) to go on after the last event received. "
+    "204 when the job is final and nothing is left to send."
+)
+
 #: Operation summaries per (job kind, action).
 SUMMARIES: dict[tuple[str, str], str] = {
     ("import", "list"): "List import jobs",
@@ -21,6 +32,8 @@ SUMMARIES: dict[tuple[str, str], str] = {
     ("import", "errors"): "List the row errors of an import",
     ("import", "errors_file"): "Download the error report of an import",
     ("export", "download"): "Download the exported file",
+    ("import", "events"): "Stream the events of an import",
+    ("export", "events"): "Stream the events of an export",
     ("import", "reparse"): "Parse an import again with a column mapping",
     ("import", "mappings"): "List saved column mappings",
     ("import", "create_mapping"): "Save a column mapping",
@@ -104,6 +117,8 @@ DESCRIPTIONS: dict[tuple[str, str], str] = {
     ("import", "delete_mapping"): (
         "Delete one of the caller's saved column mappings; jobs keep the mapping they used."
     ),
+    ("import", "events"): EVENTS_DESCRIPTION,
+    ("export", "events"): EVENTS_DESCRIPTION,
 }
 
 #: The last part of the operation ids per action (``bookImportsConfirm``).
@@ -118,6 +133,7 @@ OPERATION_ID_ACTIONS: dict[str, str] = {
     "errors": "Errors",
     "errors_file": "ErrorsFile",
     "download": "Download",
+    "events": "Events",
     "reparse": "Reparse",
     "mappings": "MappingsList",
     "create_mapping": "MappingsCreate",

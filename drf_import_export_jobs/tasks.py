@@ -29,7 +29,7 @@ from typing import Any
 
 from celery import Task, shared_task
 
-from . import dispatch, housekeeping
+from . import dispatch, housekeeping, webhooks
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +65,13 @@ def export_job_data(self: Task[Any, Any], model_label: str, job_id: int) -> None
 def revert_import_job(self: Task[Any, Any], model_label: str, job_id: int) -> None:
     """Revert an imported job (``ImportJob.revert_data``)."""
     dispatch.run_job_task(dispatch.REVERT_TASK, self.request.id, model_label, job_id)
+
+
+@shared_task(name=dispatch.WEBHOOK_TASK, ignore_result=True, serializer="json")
+def deliver_webhook(delivery_id: int) -> None:
+    """Make one attempt at a webhook delivery (``webhooks.deliver``); a
+    failed attempt sends the next one itself, with backoff."""
+    webhooks.deliver(delivery_id)
 
 
 @shared_task(name=housekeeping.SWEEP_TASK, ignore_result=True)

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from .events import STATUS_EVENT, record_event
 from .exceptions import InvalidJobStatus
 from .signals import job_status_changed
 
@@ -40,7 +41,10 @@ def transition(
     adds a condition on the row to the same UPDATE (a stale heartbeat, say).
     Raises :class:`InvalidJobStatus` naming the current status when the job
     is in any other status (or ``when`` does not match).
-    ``job_status_changed`` is sent once the change commits.
+    A status event is added to the job's event log in the same transaction
+    (:func:`~drf_import_export_jobs.events.record_event`), and
+    ``job_status_changed`` is sent once the change commits (the webhooks
+    listen to it).
     """
     allowed = tuple(allowed)
     fields["updated_at"] = timezone.now()
@@ -57,6 +61,7 @@ def transition(
     job.status = target
     for name, value in fields.items():
         setattr(job, name, value)
+    record_event(job, STATUS_EVENT)
 
     def send() -> None:
         job_status_changed.send(sender=type(job), job=job, old_status=old, new_status=target)

@@ -7,8 +7,8 @@ Subclass one per resource and register it with any DRF router::
 
     router.register("books/imports", BookImportViewSet, basename="book-import")
 
-Routes: list, create, retrieve, ``cancel``, delete, and ``confirm``,
-``errors``, ``reparse`` and ``mappings`` (imports) or ``download``
+Routes: list, create, retrieve, ``cancel``, ``events``, delete, and ``confirm``,
+``revert``, ``errors``, ``reparse`` and ``mappings`` (imports) or ``download``
 (exports). See ``docs/rest-api.md``.
 """
 
@@ -22,6 +22,7 @@ from .mixins import (
     DestroyJobMixin,
     ExportJobMixin,
     ImportJobMixin,
+    JobEventsMixin,
 )
 
 __all__ = ["ExportJobViewSet", "ImportJobViewSet"]
@@ -34,13 +35,14 @@ class ImportJobViewSet(  # type: ignore[misc]
     ImportJobMixin,
     CancelJobMixin,
     DestroyJobMixin,
+    JobEventsMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,  # type: ignore[type-arg]
 ):
-    """Import jobs of one resource: upload (multipart), poll, confirm, cancel,
-    row errors, reparse with a column mapping, saved mappings, delete. Set
-    ``resource_class``."""
+    """Import jobs of one resource: upload (multipart), poll or stream events,
+    confirm, cancel, revert, row errors, reparse with a column mapping, saved
+    mappings, delete. Set ``resource_class``."""
 
 
 # JobViewSetMixin declares ``request: Request`` as APIView does; the stubs'
@@ -49,9 +51,10 @@ class ExportJobViewSet(  # type: ignore[misc]
     ExportJobMixin,
     CancelJobMixin,
     DestroyJobMixin,
+    JobEventsMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,  # type: ignore[type-arg]
 ):
-    """Export jobs of one resource: create (JSON), poll, cancel, download,
-    delete. Set ``resource_class``."""
+    """Export jobs of one resource: create (JSON), poll or stream events,
+    cancel, download, delete. Set ``resource_class``."""

@@ -5,6 +5,7 @@ broker by default; ``DATABASE_URL`` and ``CELERY_BROKER_URL`` switch to real
 servers, e.g. PostgreSQL and Redis.
 """
 
+import json
 import os
 import sys
 import tempfile
@@ -125,7 +126,13 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 
 # Any queue: each worker-fault test has a queue of its own.
-TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": []}}
+TASKS = {
+    "default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": []},
+    # For tests that start a db_worker of their own with other settings (the
+    # webhook tests): the session's db_worker, which takes every queue of
+    # "default", never takes these tasks.
+    "isolated": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": []},
+}
 
 DRF_IMPORT_EXPORT_JOBS = {
     # The django.tasks worker process of the integration tests gets "django".
@@ -134,6 +141,10 @@ DRF_IMPORT_EXPORT_JOBS = {
     "CHUNK_SIZE": 50,
     "PROGRESS_EVERY_ROWS": 50,
 }
+# The webhook tests start workers of their own with more settings (JSON): the
+# receiver's endpoints, a queue of their own, short backoffs.
+if os.environ.get("TEST_JOBS_SETTINGS"):
+    DRF_IMPORT_EXPORT_JOBS.update(json.loads(os.environ["TEST_JOBS_SETTINGS"]))
 
 REST_FRAMEWORK = {
     # Basic first, so an anonymous request is a 401 (with WWW-Authenticate).

@@ -43,12 +43,14 @@ ROUTES: list[tuple[str, str, str, str]] = [
     ("import", "create_mapping", "post", "mappings/"),
     ("import", "mapping_detail", "get", "mappings/{mapping}/"),
     ("import", "delete_mapping", "delete", "mappings/{mapping}/"),
+    ("import", "events", "get", "{pk}/events/"),
     ("export", "list", "get", ""),
     ("export", "create", "post", ""),
     ("export", "retrieve", "get", "{pk}/"),
     ("export", "destroy", "delete", "{pk}/"),
     ("export", "cancel", "post", "{pk}/cancel/"),
     ("export", "download", "get", "{pk}/download/"),
+    ("export", "events", "get", "{pk}/events/"),
 ]
 DETAIL = [route for route in ROUTES if "{pk}" in route[3]]
 UNSAFE = [route for route in ROUTES if route[2] in ("post", "delete")]

@@ -8,6 +8,7 @@ tests/test_integration.py (the ``job_worker`` fixture)."""
 from __future__ import annotations
 
 import io
+import json
 import os
 import time
 import uuid
@@ -116,11 +117,17 @@ def test_a_killed_tasks_worker_leaves_its_job_to_the_sweep(transactional_db, mak
         "TEST_DB_NAME": str(connection.settings_dict["NAME"]),
         # Heartbeat every 0.2 s, STALE_JOB_TIMEOUT 2 s.
         "DJANGO_SETTINGS_MODULE": "tests.fault_settings",
+        # The "isolated" tasks alias: the session's db_worker, which takes
+        # every queue of "default", must not take this job's task.
+        "TEST_JOBS_SETTINGS": json.dumps({"DJANGO_TASKS_BACKEND": "isolated"}),
     }
-    worker = WorkerProcess.start_tasks_worker(run_dir / f"{queue}.log", env, "--queue-name", queue)
+    worker = WorkerProcess.start_tasks_worker(
+        run_dir / f"{queue}.log", env, "--backend", "isolated", "--queue-name", queue
+    )
     config = {
         **settings.DRF_IMPORT_EXPORT_JOBS,
         "TASK_BACKEND": "django",
+        "DJANGO_TASKS_BACKEND": "isolated",
         "TASK_QUEUE": queue,
         "STALE_JOB_TIMEOUT": 2,
     }

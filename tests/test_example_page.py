@@ -327,6 +327,17 @@ def test_a_session_of_the_same_site_does_not_break_its_requests(page, example_si
 
 def test_import_review_confirm_then_a_filtered_export_and_its_download(signed_in):
     tab = signed_in
+    # The page follows its jobs through their event streams (Server-Sent Events).
+    streams: list[tuple[str, int, str]] = []
+    tab.on(
+        "response",
+        lambda response: (
+            "/events/" in response.url
+            and streams.append(
+                (response.url, response.status, response.headers.get("content-type", ""))
+            )
+        ),
+    )
     upload(tab, SAMPLES / "more-books.csv")
     wait_status(tab, "import", "parsed")
     assert totals(tab) == {"new": 6, "update": 0, "skip": 0, "delete": 0, "invalid": 0, "error": 0}
@@ -355,6 +366,32 @@ def test_import_review_confirm_then_a_filtered_export_and_its_download(signed_in
     rows = list(csv.DictReader(io.StringIO(Path(download.path()).read_text())))
     assert [row["title"] for row in rows] == ["Northanger Abbey", "Sense and Sensibility"]
     assert {row["author"] for row in rows} == {"Jane Austen"}
+    paths = {url.split("/api/", 1)[1].split("?")[0].split("/")[1] for url, _s, _t in streams}
+    assert {"imports", "exports"} <= paths, streams
+    assert all(
+        status == 204 or (status == 200 and kind.startswith("text/event-stream"))
+        for _u, status, kind in streams
+    ), streams
+
+
+def test_without_the_event_stream_the_page_polls(signed_in):
+    """A stream that fails (a proxy that refuses it, an older server): the
+    page follows the job by polling instead."""
+    tab = signed_in
+    refused: list[str] = []
+
+    def refuse(route: Any) -> None:
+        refused.append(route.request.url)
+        route.fulfill(status=502, body="Bad Gateway")
+
+    tab.route("**/events/**", refuse)
+    upload(tab, SAMPLES / "more-books.csv")
+    wait_status(tab, "import", "parsed")
+    tab.click("#import-confirm")
+    wait_status(tab, "import", "imported")
+    assert tab.get_attribute("#import-progress", "value") == "100"
+    assert tab.inner_text("#import-message") == ""
+    assert refused, "the page did not try the event stream"
 
 
 def test_row_errors_are_listed_with_the_report_to_download(signed_in, tmp_path):

@@ -9,6 +9,7 @@ the class is created.
 
 from .actions import CancelJobMixin, DestroyJobMixin
 from .base import JobViewSetMixin
+from .events import JobEventsMixin
 from .exports import ExportJobMixin
 from .imports import ImportJobMixin
 from .mappings import ColumnMappingMixin
@@ -19,5 +20,6 @@ __all__ = [
     "DestroyJobMixin",
     "ExportJobMixin",
     "ImportJobMixin",
+    "JobEventsMixin",
     "JobViewSetMixin",
 ]

@@ -24,7 +24,7 @@ from ..conf import jobs_settings
 from ..exceptions import InvalidJobStatus
 from ..pagination import JobPagination
 from ..parsers import JobJSONParser, body_limit_error
-from ..renderers import FileRenderer
+from ..renderers import EventStreamRenderer, FileRenderer
 from ..schema import JobViewSetSchema
 from ..throttling import JobActionRateThrottle
 from ..transitions import job_label
@@ -72,6 +72,8 @@ class JobViewSetMixin:
     #: Actions that answer with a file: their content negotiation never fails
     #: (any ``Accept`` gets the file, errors are JSON).
     file_actions: ClassVar[Sequence[str]] = ()
+    #: Actions that answer with a stream of events: likewise never 406.
+    stream_actions: ClassVar[Sequence[str]] = ("events",)
 
     request: Request
     action: str
@@ -274,17 +276,21 @@ class JobViewSetMixin:
 
     def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
         """A file route (``file_actions``) sends its file whatever ``Accept``
-        asks for (``text/csv``, ``*/*``...): the first renderer is chosen when
-        negotiation fails, so such a route never answers 406."""
-        force = force or self.resolve_action() in self.file_actions
+        asks for (``text/csv``, ``*/*``...), a stream route (``stream_actions``)
+        its events: the first renderer is chosen when negotiation fails, so
+        such a route never answers 406."""
+        action = self.resolve_action()
+        force = force or action in self.file_actions or action in self.stream_actions
         return super().perform_content_negotiation(request, force=force)  # type: ignore[misc]
 
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
-        """Error bodies of the file routes are JSON, whatever was negotiated."""
+        """Error bodies of the file and stream routes are JSON, whatever was negotiated."""
         if (
             isinstance(response, Response)
             and response.status_code >= 400
-            and isinstance(getattr(request, "accepted_renderer", None), FileRenderer)
+            and isinstance(
+                getattr(request, "accepted_renderer", None), (FileRenderer, EventStreamRenderer)
+            )
         ):
             request.accepted_renderer = JSONRenderer()
             request.accepted_media_type = JSONRenderer.media_type

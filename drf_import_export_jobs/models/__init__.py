@@ -8,6 +8,7 @@ app and name it in ``DRF_IMPORT_EXPORT_JOBS["IMPORT_JOB_MODEL"]`` /
 """
 
 from .base import BaseJob
+from .events import JobEvent, WebhookDelivery
 from .exports import AbstractExportJob
 from .imports import AbstractImportJob
 from .ledger import ImportLedgerEntry
@@ -20,7 +21,9 @@ __all__ = [
     "ExportJob",
     "ImportJob",
     "ImportLedgerEntry",
+    "JobEvent",
     "SavedColumnMapping",
+    "WebhookDelivery",
 ]
 
 

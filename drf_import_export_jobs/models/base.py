@@ -104,6 +104,9 @@ class BaseJob(models.Model):
     RUNNING: ClassVar[tuple[str, ...]] = ()
     # Statuses in which the job waits for its task to be picked up.
     PENDING: ClassVar[tuple[str, ...]] = ()
+    # Statuses after which nothing happens without a user's request: a job's
+    # event stream closes once the job is in one of them.
+    FINAL: ClassVar[tuple[str, ...]] = ()
     # Running status -> (error status, "finished at" field) of a lost worker.
     LOST_WORKER: ClassVar[dict[str, tuple[str, str]]] = {}
     # Running status -> pending status a redelivered task restarts the job

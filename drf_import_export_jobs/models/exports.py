@@ -44,6 +44,7 @@ class AbstractExportJob(BaseJob):
     ACTIVE = CANCELLABLE
     RUNNING = ("exporting",)
     PENDING = ("created",)
+    FINAL = ("exported", "export_error", "cancelled")
     LOST_WORKER = {"exporting": ("export_error", "export_finished_at")}
     # A dead worker's export is done again (its file was never kept).
     RESTART = {"exporting": "created"}

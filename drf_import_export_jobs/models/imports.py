@@ -69,6 +69,16 @@ class AbstractImportJob(ColumnMatchingMixin, RevertibleImportMixin, BaseJob):
     REPARSABLE = ("parsed", "input_error", "parse_error")
     # Statuses a revert may be requested from (a failed revert changed nothing).
     REVERTIBLE = ("imported", "revert_error")
+    # Where a job rests with no work running or pending (the event stream ends).
+    FINAL = (
+        "input_error",
+        "parse_error",
+        "imported",
+        "import_error",
+        "cancelled",
+        "reverted",
+        "revert_error",
+    )
     LOST_WORKER = {
         "parsing": ("parse_error", "parse_finished_at"),
         "importing": ("import_error", "import_finished_at"),

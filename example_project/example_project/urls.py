@@ -1,6 +1,7 @@
 """URLs of the example project.
 
-- ``/api/``: the job API (books and authors, imports and exports), browsable;
+- ``/api/``: the job API (books and authors, imports and exports, each
+  job's event stream), browsable; ``/api/webhook-deliveries/`` for staff;
 - ``/api/schema/``: the OpenAPI schema; ``/api/docs/``: Swagger UI;
   ``/api/redoc/``: Redoc (both served offline by drf-spectacular-sidecar);
 - ``/api/auth/login/``: session login (for the browsable API and Swagger UI);
@@ -23,6 +24,8 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from drf_import_export_jobs.deliveries import WebhookDeliveryViewSet
+
 from .auth import TokenView
 
 router = DefaultRouter()
@@ -30,6 +33,7 @@ router.register("books/imports", BookImportViewSet, basename="book-import")
 router.register("books/exports", BookExportViewSet, basename="book-export")
 router.register("authors/imports", AuthorImportViewSet, basename="author-import")
 router.register("authors/exports", AuthorExportViewSet, basename="author-export")
+router.register("webhook-deliveries", WebhookDeliveryViewSet, basename="webhook-delivery")
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -82,6 +82,39 @@ def test_import_then_revert(run_flow, ann, tmp_path):
     assert list(Book.objects.values_list("pk", "title")) == [(old.pk, "Before")]
 
 
+def test_the_generated_types_cover_events_and_webhooks(ts_client):
+    types = (ts_client.script.parent.parent / "src" / "client" / "types.gen.ts").read_text()
+    for name in ("ImportJobEvent", "ExportJobEvent", "JobWebhookPayload", "JobWebhookJob"):
+        assert f"export type {name} = {{" in types, name
+    # The stream's 200 is typed as the event: the SDK's SSE reader yields it.
+    assert "200: ImportJobEvent;" in types
+    sdk = (ts_client.script.parent.parent / "src" / "client" / "sdk.gen.ts").read_text()
+    assert "export const bookImportsEvents" in sdk and ".sse.get<" in sdk
+
+
+def test_an_import_followed_through_its_event_stream(run_flow, ann, tmp_path, settings):
+    settings.DRF_IMPORT_EXPORT_JOBS = {
+        **settings.DRF_IMPORT_EXPORT_JOBS,
+        "EVENTS_POLL_SECONDS": 0.05,
+        # Short responses: the client opens the stream again with last_event_id.
+        "EVENTS_MAX_SECONDS": 1.0,
+    }
+    path = tmp_path / "books.csv"
+    path.write_bytes(csv_bytes(book_rows(120)))
+    result = run_flow("events", IMPORT_FILE=str(path))
+    events = result["events"]
+    ids = [event["id"] for event in events]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids), ids
+    statuses = [event["status"] for event in events if event["event"] == "status"]
+    assert statuses == ["parsing", "parsed", "import_confirmed", "importing", "imported"]
+    progress = [event["progress"]["current"] for event in events if event["event"] == "progress"]
+    assert progress and max(progress) == 120
+    assert all(event["job"] == result["id"] for event in events)
+    assert all(event["url"].endswith(f"/api/books/imports/{result['id']}/") for event in events)
+    assert result["webhook"] == f"import {result['id']}: ? -> imported"
+    assert Book.objects.count() == 120
+
+
 def test_export_with_a_filter_and_download(run_flow, ann):
     Book.objects.bulk_create(
         Book(isbn=str(i), title=f"T{i}", author=ann, price=i, in_stock=i % 4 == 0)

@@ -4,6 +4,7 @@
 // browsers that also hold a session cookie of the same site (the admin).
 
 import { authTokenCreate } from "./client";
+import type { ExportJobEvent, ImportJobEvent } from "./client";
 import { client } from "./client/client.gen";
 
 const TOKEN_KEY = "books-app-token";
@@ -109,6 +110,78 @@ export function watch<T extends { status: string }>(
   return { stop: () => (stopped = true) };
 }
 // --8<-- [end:poll]
+
+// --8<-- [start:events]
+// What a job's event stream sends (GET .../events/, Server-Sent Events).
+export type JobEvent = ImportJobEvent | ExportJobEvent;
+
+// Opens the stream after `lastEventId`; `onError` hears of a failed one.
+export type OpenEvents = (
+  lastEventId: number | undefined,
+  signal: AbortSignal,
+  onError: () => void,
+) => Promise<{ stream: AsyncGenerator<JobEvent | void> }>;
+
+// The last event id seen per job: following a job again (after a confirm)
+// goes on from there rather than replaying its history.
+const lastEventIds = new Map<string, number>();
+
+// Follow a job through its event stream, read by the SDK (fetch, so the
+// token goes in the Authorization header, which an EventSource cannot send):
+// a progress write moves the bar, a status change reads the job again. When
+// the server ends a response (EVENTS_MAX_SECONDS) it is opened again after
+// the last event; when the stream fails (an old server, a proxy that buffers,
+// a network error), the job is polled instead.
+export function follow<T extends { status: string }>(
+  key: string,
+  fetchJob: () => Promise<T | undefined>,
+  show: (job: T) => void,
+  openEvents: OpenEvents,
+  onProgress: (event: JobEvent) => void,
+): Watch {
+  const controller = new AbortController();
+  let stopped = false;
+  let fallback: Watch | null = null;
+  const poll = () => {
+    if (!stopped) fallback = watch(fetchJob, show);
+  };
+  const run = async () => {
+    const job = await fetchJob();
+    if (stopped || job === undefined) return;
+    show(job);
+    if (RESTING.has(job.status)) return;
+    for (;;) {
+      let failed = false;
+      const { stream } = await openEvents(lastEventIds.get(key), controller.signal, () => {
+        failed = true;
+      });
+      for await (const event of stream) {
+        if (stopped) return;
+        if (!event) continue;
+        if (event.id !== null) lastEventIds.set(key, event.id);
+        if (event.event === "progress") {
+          onProgress(event);
+          continue;
+        }
+        const fresh = await fetchJob();
+        if (stopped || fresh === undefined) return;
+        show(fresh);
+        if (RESTING.has(fresh.status)) return;
+      }
+      if (stopped) return;
+      if (failed) return poll();
+    }
+  };
+  run().catch(poll);
+  return {
+    stop: () => {
+      stopped = true;
+      controller.abort();
+      fallback?.stop();
+    },
+  };
+}
+// --8<-- [end:events]
 
 // Saves a file the API sent (a Blob) under `filename`, as a link would.
 export function saveBlob(blob: Blob, filename: string): void {

@@ -8,12 +8,14 @@ import {
   bookExportsCancel,
   bookExportsCreate,
   bookExportsDownload,
+  bookExportsEvents,
   bookExportsRetrieve,
   bookImportsCancel,
   bookImportsConfirm,
   bookImportsCreate,
   bookImportsDelete,
   bookImportsErrorsFile,
+  bookImportsEvents,
   bookImportsRetrieve,
 } from "./client";
 import type {
@@ -25,12 +27,13 @@ import type {
 } from "./client";
 import {
   filenameOf,
+  follow,
   messages,
   saveBlob,
   signedInAs,
   signIn,
   signOut,
-  watch,
+  type JobEvent,
   type Watch,
 } from "./api";
 
@@ -118,6 +121,13 @@ function showProgress(bar: HTMLProgressElement, percent: number | null): void {
   if (percent === null) bar.removeAttribute("value");
   else bar.value = percent;
 }
+
+// A progress event moves the bar at once; the job is read again at each
+// status change.
+function showEventProgress(bar: HTMLProgressElement, event: JobEvent): void {
+  const { current, total } = event.progress;
+  showProgress(bar, total ? Math.min(100, Math.floor((current * 100) / total)) : null);
+}
 // --8<-- [end:progress]
 
 function totalsRows(totals: ImportJobTotals): string {
@@ -176,14 +186,29 @@ function showImport(job: BookImportJob): void {
   show("import-again", ["input_error", "parse_error", "imported", "import_error", "cancelled"].includes(status));
 }
 
+// --8<-- [start:follow]
 function watchImport(id: number): void {
   importWatch?.stop();
-  importWatch = watch(async () => {
-    const { data, error, response } = await bookImportsRetrieve({ path: { id } });
-    if (!data) $("import-message").textContent = explain(response, error, "");
-    return data;
-  }, showImport);
+  importWatch = follow(
+    `import-${id}`,
+    async () => {
+      const { data, error, response } = await bookImportsRetrieve({ path: { id } });
+      if (!data) $("import-message").textContent = explain(response, error, "");
+      return data;
+    },
+    showImport,
+    (lastEventId, signal, onError) =>
+      bookImportsEvents({
+        path: { id },
+        query: lastEventId === undefined ? undefined : { last_event_id: lastEventId },
+        signal,
+        sseMaxRetryAttempts: 1,
+        onSseError: onError,
+      }),
+    (event) => showEventProgress($<HTMLProgressElement>("import-progress"), event),
+  );
 }
+// --8<-- [end:follow]
 
 function resetImport(): void {
   importWatch?.stop();
@@ -288,10 +313,21 @@ $("export-form").addEventListener("submit", async (event) => {
   $("export-message").textContent = data ? "" : explain(response, error, "");
   if (!data) return;
   exportWatch?.stop();
-  exportWatch = watch(async () => {
-    const answer = await bookExportsRetrieve({ path: { id: data.id } });
-    return answer.data;
-  }, showExport);
+  const id = data.id;
+  exportWatch = follow(
+    `export-${id}`,
+    async () => (await bookExportsRetrieve({ path: { id } })).data,
+    showExport,
+    (lastEventId, signal, onError) =>
+      bookExportsEvents({
+        path: { id },
+        query: lastEventId === undefined ? undefined : { last_event_id: lastEventId },
+        signal,
+        sseMaxRetryAttempts: 1,
+        onSseError: onError,
+      }),
+    (event) => showEventProgress($<HTMLProgressElement>("export-progress"), event),
+  );
 });
 
 $("export-download").addEventListener("click", async () => {

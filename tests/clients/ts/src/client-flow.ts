@@ -3,9 +3,9 @@
 // committed). docs/frontend.md shows this code; tests/clients/test_ts_client.py
 // compiles it with tsc and runs it against a live server and a real worker.
 //
-// Usage: node dist/client-flow.js import|revert|export|cancel|mapping
-// Environment: API_URL, API_USERNAME, API_PASSWORD; IMPORT_FILE for "import"
-// and "revert"; IMPORT_FILE, SECOND_FILE and COLUMN_MAPPING (JSON) for "mapping".
+// Usage: node dist/client-flow.js import|revert|export|cancel|mapping|events
+// Environment: API_URL, API_USERNAME, API_PASSWORD; IMPORT_FILE for "import",
+// "revert" and "events"; IMPORT_FILE, SECOND_FILE and COLUMN_MAPPING (JSON) for "mapping".
 // Prints one JSON object with what the API answered.
 
 import { readFileSync } from "node:fs";
@@ -19,12 +19,18 @@ import {
   bookImportsCancel,
   bookImportsConfirm,
   bookImportsCreate,
+  bookImportsEvents,
   bookImportsMappingsList,
   bookImportsReparse,
   bookImportsRetrieve,
   bookImportsRevert,
 } from "./client";
-import type { BookExportFilters, BookImportJob } from "./client";
+import type {
+  BookExportFilters,
+  BookImportJob,
+  ImportJobEvent,
+  JobWebhookPayload,
+} from "./client";
 import { client } from "./client/client.gen";
 
 const FINISHED = new Set([
@@ -183,6 +189,64 @@ async function cancelExport(id: number) {
 }
 // --8<-- [end:conflict]
 
+// --8<-- [start:events]
+// A final status: the event stream ends there.
+const FINAL = new Set(["input_error", "parse_error", "imported", "import_error", "cancelled"]);
+
+// Follow an import's Server-Sent Events (GET .../events/): `onEvent` gets
+// each status change and progress write as the schema's ImportJobEvent. The
+// server ends a response after EVENTS_MAX_SECONDS: open it again after the
+// last event received (?last_event_id=), until the job is final.
+async function followImport(
+  id: number,
+  onEvent: (event: ImportJobEvent) => Promise<void> | void,
+): Promise<void> {
+  let lastEventId: number | undefined;
+  for (;;) {
+    let failed = false;
+    const { stream } = await bookImportsEvents({
+      path: { id },
+      query: lastEventId === undefined ? undefined : { last_event_id: lastEventId },
+      sseMaxRetryAttempts: 1,
+      onSseError: () => {
+        failed = true; // 204 (nothing left), 404, a network error...
+      },
+    });
+    for await (const event of stream) {
+      if (!event) continue;
+      if (event.id !== null) lastEventId = event.id;
+      await onEvent(event);
+      if (event.event === "status" && FINAL.has(event.status)) return;
+    }
+    if (failed) {
+      const job = (await bookImportsRetrieve({ path: { id }, throwOnError: true })).data;
+      if (FINAL.has(job.status)) return;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
+}
+// --8<-- [end:events]
+
+// Upload a file, follow its events, confirm once parsed.
+async function importFollowingEvents(file: File) {
+  const created = await bookImportsCreate({ body: { file }, throwOnError: true });
+  const id = created.data.id;
+  const events: ImportJobEvent[] = [];
+  await followImport(id, async (event) => {
+    events.push(event);
+    if (event.event === "status" && event.status === "parsed") {
+      await bookImportsConfirm({ path: { id }, throwOnError: true });
+    }
+  });
+  return { id, events };
+}
+
+// What a webhook receiver gets (the schema's JobWebhookPayload).
+function describeWebhook(payload: JobWebhookPayload): string {
+  const { job } = payload;
+  return `${job.kind} ${job.id}: ${job.previous_status ?? "?"} -> ${job.status}`;
+}
+
 // While no worker picks up the jobs (the test pauses it), the jobs stay
 // "created": the download is not ready yet, both cancels succeed, and a
 // cancelled job can be neither confirmed nor cancelled again.
@@ -250,8 +314,29 @@ async function main(command: string): Promise<unknown> {
         mapping,
       );
     }
+    case "events": {
+      const path = process.env.IMPORT_FILE ?? "";
+      const file = new File([readFileSync(path)], basename(path), { type: "text/csv" });
+      const result = await importFollowingEvents(file);
+      const last = result.events[result.events.length - 1];
+      const webhook: JobWebhookPayload = {
+        event: "job.status_changed",
+        created_at: last?.created_at ?? "",
+        job: {
+          model: "drf_import_export_jobs.ImportJob",
+          id: result.id,
+          kind: "import",
+          resource: "tests.testapp.resources.BookResource",
+          status: last?.status ?? "",
+          previous_status: null,
+          progress: last?.progress ?? { current: 0, total: null },
+          error_message: "",
+        },
+      };
+      return { ...result, webhook: describeWebhook(webhook) };
+    }
     default:
-      throw new Error(`unknown command ${command}: use import, revert, export, cancel or mapping`);
+      throw new Error(`unknown command ${command}: use import, revert, export, cancel, mapping or events`);
   }
 }
 
