@@ -329,8 +329,10 @@ def _next_ids(model: type[models.Model], alias: str, count: int) -> list[Any]:
     connection = connections[alias]
     meta = model._meta
     with connection.cursor() as cursor:
+        # The sequence is looked up once, not once per value.
         cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            "WITH q AS MATERIALIZED (SELECT pg_get_serial_sequence(%s, %s)::regclass AS s) "
+            "SELECT nextval(q.s) FROM q, generate_series(1, %s)",
             [connection.ops.quote_name(str(meta.db_table)), str(meta.pk.column), count],
         )
         return [row[0] for row in cursor.fetchall()]
