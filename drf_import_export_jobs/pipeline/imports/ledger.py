@@ -72,9 +72,7 @@ def image_fields(model: type[models.Model]) -> list[Any]:
 
 def encode_value(field: Any, value: Any) -> Any:
     """``value`` of ``field`` as JSON that :func:`decode_value` turns back."""
-    if value is None or isinstance(field, models.JSONField):
-        return value
-    if type(value) in _PLAIN:
+    if value is None or type(value) in _PLAIN or isinstance(field, models.JSONField):
         return value
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()
@@ -395,7 +393,7 @@ class LedgerRecorder:
         known = {}
         for key, image in self.written.items():
             stored = {name: form(image.get(name, UNKNOWN)) for name, form in forms}
-            if UNKNOWN not in stored.values():
+            if all(value is not UNKNOWN for value in stored.values()):
                 known[key] = stored
         return known
 
