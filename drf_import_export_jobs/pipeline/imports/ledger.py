@@ -70,10 +70,25 @@ def image_fields(model: type[models.Model]) -> list[Any]:
     return [f for f in model._meta.concrete_fields if not f.generated]
 
 
+# How encode_value() writes values of these exact types (subclasses are
+# matched one by one below, with the same result).
+_ENCODERS: dict[type, Callable[[Any], Any]] = {
+    dt.date: dt.date.isoformat,
+    dt.datetime: dt.datetime.isoformat,
+    dt.time: dt.time.isoformat,
+    Decimal: str,
+    uuid.UUID: str,
+    dt.timedelta: duration_string,
+}
+
+
 def encode_value(field: Any, value: Any) -> Any:
     """``value`` of ``field`` as JSON that :func:`decode_value` turns back."""
     if value is None or type(value) in _PLAIN or isinstance(field, models.JSONField):
         return value
+    encode = _ENCODERS.get(type(value))
+    if encode is not None:
+        return encode(value)
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()
     if isinstance(value, Decimal | uuid.UUID):
