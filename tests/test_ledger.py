@@ -14,10 +14,12 @@ from django.utils import timezone
 from drf_import_export_jobs.models import ImportJob, ImportLedgerEntry
 from drf_import_export_jobs.pipeline.imports import bulk
 from drf_import_export_jobs.pipeline.imports.ledger import (
+    UNKNOWN,
     decode_image,
     encode_image,
     image_digest,
     image_fields,
+    stored_form,
 )
 from tests.conftest import HEADER, book_rows, csv_bytes, set_cell
 from tests.testapp.models import Author, Book
@@ -96,6 +98,45 @@ def test_ledger_records_created_pks_and_exact_before_images(make_import_job, aut
         now = Book.objects.get(pk=pk)
         assert after == image_digest(encode_image(image_fields(Book), values(now)))
     assert entry.deleted == []
+
+
+def test_after_digests_are_those_of_the_rows_as_stored(make_import_job, authors):
+    # Prices with fewer, as many and more places than the column keeps (the
+    # database pads or rounds them), empty nullable cells, a row created and
+    # then updated in the same chunk, and rows updated from the file. The
+    # bulk engine takes the digests of the values it wrote where they are
+    # stored as they are: they must be those of the rows read back.
+    existing_books(authors)
+    lines = book_rows(6)
+    lines[0] = set_cell(lines[0], "price", "3")
+    lines[2] = set_cell(set_cell(lines[2], "price", "4.5"), "published", "")
+    lines[3] = set_cell(set_cell(lines[3], "price", "5.125"), "pages", "")
+    lines[4] = set_cell(lines[4], "price", "6.375")
+    lines.append(set_cell(lines[5], "title", "Again"))
+    job = imported(make_import_job, csv_bytes(lines))
+    assert job.import_result["engine"] == "bulk"
+
+    (entry,) = entries(job)
+    fields = image_fields(Book)
+    digests = {pk: after for pk, _before, after in entry.updated}
+    digests.update(dict(entry.created))
+    assert len(entry.created) == 4 and len(entry.updated) == 2
+    for pk, after in digests.items():
+        now = Book.objects.get(pk=pk)
+        assert after == image_digest(encode_image(fields, values(now))), now.price
+
+
+def test_stored_form_tells_only_values_the_database_gives_back_as_they_are():
+    price = stored_form(Book._meta.get_field("price"), "default")
+    title = stored_form(Book._meta.get_field("title"), "default")
+    pages = stored_form(Book._meta.get_field("pages"), "default")
+    assert title is not None and pages is not None
+    assert title("x") == "x" and title(None) is None and title(5) is UNKNOWN
+    assert pages(5) == 5 and pages(True) is UNKNOWN and pages("5") is UNKNOWN
+    if price is not None:  # PostgreSQL and MySQL/MariaDB
+        assert str(price(Decimal("4.5"))) == "4.50" and str(price(Decimal("3"))) == "3.00"
+        assert price(Decimal("5.125")) is UNKNOWN and price(Decimal("NaN")) is UNKNOWN
+        assert price(4.5) is UNKNOWN
 
 
 def test_before_images_round_trip_dates_decimals_foreign_keys_and_nulls(authors):

@@ -58,7 +58,7 @@ from .replayfile import RecordReader, RecordWriter
 from .sequences import forward_only_sequence_reset
 from .state import ChunkState, Column, Entry, clone_instance, lazy_row
 from .validation import ChunkValidator
-from .writes import can_copy_values, copy_rows, insert_rows, update_rows
+from .writes import can_copy_values, copy_fields, copy_rows, insert_rows, update_rows
 
 _NEW = RowResult.IMPORT_TYPE_NEW
 _UPDATE = RowResult.IMPORT_TYPE_UPDATE
@@ -66,6 +66,12 @@ _SKIP = RowResult.IMPORT_TYPE_SKIP
 _ERROR = RowResult.IMPORT_TYPE_ERROR
 _INVALID = RowResult.IMPORT_TYPE_INVALID
 _MISSING = object()
+
+
+def _values(instance: models.Model, names: list[str]) -> dict[str, Any] | None:
+    """``{attname: value}`` of ``names`` (None when one is not loaded)."""
+    data = instance.__dict__
+    return {n: data[n] for n in names} if all(n in data for n in names) else None
 
 
 class NeedsRowByRow(Exception):
@@ -186,6 +192,7 @@ class BulkImporter(ChunkLookups):
             and not (self.lookup and f.name in self.id_attrs)
             and (f.name in set_attrs or f.attname in set_attrs or getattr(f, "auto_now", False))
         ]
+        self.update_attnames = [meta.get_field(name).attname for name in self.update_fields]
         # None passes full_clean() for blank=True fields; NOT NULL refuses it.
         self.null_refused = [
             f.attname
@@ -518,28 +525,39 @@ class BulkImporter(ChunkLookups):
         may need the new rows' primary keys, so only ``bulk_create`` will do."""
         ledger = self.ledger
         returning = ledger is not None
-        created: list[Any] = []
         if state.copy_rows:
-            created += copy_rows(self.model, state.copy_rows, self.alias, returning=returning)
+            pks = copy_rows(self.model, state.copy_rows, self.alias, returning=returning)
+            if ledger is not None:
+                names = [f.attname for f in copy_fields(self.model)]
+                ledger.add_created(
+                    pks, (dict(zip(names, row, strict=True)) for row in state.copy_rows)
+                )
             state.copy_rows.clear()
         if state.creates and last:
-            created += insert_rows(
+            pks = insert_rows(
                 self.model, state.creates, self.alias, self.batch_size, returning=returning
             )
+            if ledger is not None:
+                ledger.add_created(pks, (i.__dict__ for i in state.creates))
         elif state.creates:
             manager = self.model._base_manager.db_manager(self.alias)
             manager.bulk_create(state.creates, batch_size=self.batch_size)
             for instance in state.creates:
                 instance._state.adding = False
-            created += [instance.pk for instance in state.creates]
+            if ledger is not None:
+                ledger.add_created(
+                    [i.pk for i in state.creates], (i.__dict__ for i in state.creates)
+                )
         if state.updates:
             for instance in state.updates:
                 for auto in self.auto_now:
                     auto.pre_save(instance, False)
             update_rows(self.model, state.updates, self.update_fields, self.alias, self.batch_size)
-        if ledger is not None:
-            ledger.add_created(created)
-            ledger.add_updated(instance.pk for instance in state.updates)
+            if ledger is not None:
+                names = self.update_attnames
+                ledger.add_updated(
+                    [i.pk for i in state.updates], (_values(i, names) for i in state.updates)
+                )
         for entry in state.pending:
             entry.pending = False
         state.creates.clear()

@@ -19,11 +19,15 @@ Where the facts come from:
   (``use_bulk`` on the rows engine) cannot be seen: the entry is then marked
   incomplete and the job cannot be reverted.
 
-Before the entry is written, the rows the chunk left are read back once
-(one query per batch of keys): rows created and then rolled back by a
-row's savepoint are dropped, and a digest of each row's values as the
+Before the entry is written, a digest of each written row's values as the
 import left it (its after-image) is kept, so a revert can tell a row
-somebody changed since.
+somebody changed since. The bulk engine hands over the values it wrote
+(:meth:`~LedgerRecorder.add_created`, :meth:`~LedgerRecorder.add_updated`
+with ``images``): when every value is one the database stores and gives
+back as it is (:func:`stored_form`), the after-image is taken from memory.
+Every other row the chunk touched is read back once (one query per batch
+of keys); rows created and then rolled back by a row's savepoint are
+dropped.
 
 Images are JSON objects ``{attname: value}``: plain JSON values as they are,
 a ``JSONField``'s value as it is, dates, times, decimals, UUIDs, durations
@@ -37,13 +41,16 @@ import base64
 import contextlib
 import datetime as dt
 import hashlib
+import itertools
 import json
+import math
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import connections, models, router
 from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 from django.utils.duration import duration_string
@@ -63,12 +70,25 @@ def image_fields(model: type[models.Model]) -> list[Any]:
     return [f for f in model._meta.concrete_fields if not f.generated]
 
 
+# How encode_value() writes values of these exact types (subclasses are
+# matched one by one below, with the same result).
+_ENCODERS: dict[type, Callable[[Any], Any]] = {
+    dt.date: dt.date.isoformat,
+    dt.datetime: dt.datetime.isoformat,
+    dt.time: dt.time.isoformat,
+    Decimal: str,
+    uuid.UUID: str,
+    dt.timedelta: duration_string,
+}
+
+
 def encode_value(field: Any, value: Any) -> Any:
     """``value`` of ``field`` as JSON that :func:`decode_value` turns back."""
-    if value is None or isinstance(field, models.JSONField):
+    if value is None or type(value) in _PLAIN or isinstance(field, models.JSONField):
         return value
-    if type(value) in _PLAIN:
-        return value
+    encode = _ENCODERS.get(type(value))
+    if encode is not None:
+        return encode(value)
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()
     if isinstance(value, Decimal | uuid.UUID):
@@ -97,10 +117,108 @@ def decode_image(fields: list[Any], image: dict[str, Any]) -> dict[str, Any]:
     return {f.attname: decode_value(f, image[f.attname]) for f in fields if f.attname in image}
 
 
+# What json.dumps(image, sort_keys=True, separators=(",", ":"), default=str)
+# writes, without building an encoder per call.
+_DIGEST_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
+
+
 def image_digest(image: dict[str, Any]) -> str:
     """A digest of an encoded image, stable across processes."""
-    text = json.dumps(image, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return hashlib.sha256(_DIGEST_JSON.encode(image).encode()).hexdigest()
+
+
+# A value whose stored form is not known without reading it back.
+UNKNOWN: Any = object()
+
+_TEXT_TYPES = frozenset({"CharField", "TextField", "SlugField", "EmailField", "URLField"})
+_INTEGER_TYPES = frozenset(
+    {
+        "IntegerField",
+        "BigIntegerField",
+        "SmallIntegerField",
+        "PositiveIntegerField",
+        "PositiveBigIntegerField",
+        "PositiveSmallIntegerField",
+        "AutoField",
+        "BigAutoField",
+        "SmallAutoField",
+    }
+)
+
+
+def stored_form(field: Any, alias: str) -> Callable[[Any], Any] | None:
+    """For ``field`` on database ``alias``: a function giving a written value
+    as reading the row back would give it (:data:`UNKNOWN` when that cannot
+    be told without reading), or None when no value of the field can be told.
+
+    Told are None, text, integers, booleans, finite floats, dates, decimals
+    that fit the field's places (``1.5`` reads back as ``1.50``) and, with
+    ``USE_TZ``, datetimes in UTC. Never on MySQL/MariaDB without a strict
+    SQL mode, which silently truncates or clamps values.
+    """
+    connection = connections[alias]
+    if connection.vendor == "mysql" and not (
+        {"STRICT_TRANS_TABLES", "STRICT_ALL_TABLES"} & set(getattr(connection, "sql_mode", ()))
+    ):
+        return None
+    if field.is_relation:
+        target = getattr(field, "target_field", None)
+        return None if target is None or not field.concrete else stored_form(target, alias)
+    kind = field.get_internal_type()
+    if kind in _TEXT_TYPES:
+        return _typed(str)
+    if kind in _INTEGER_TYPES:
+        return _typed(int)
+    if kind == "BooleanField":
+        return _typed(bool)
+    if kind == "DateField":
+        return _typed(dt.date)
+    if kind == "FloatField":
+        return _float
+    if kind == "DecimalField" and connection.vendor in ("postgresql", "mysql"):
+        return _decimal(field.decimal_places)
+    if kind == "DateTimeField" and settings.USE_TZ:
+        return _utc_datetime
+    return None
+
+
+def _typed(kind: type) -> Callable[[Any], Any]:
+    def form(value: Any) -> Any:
+        return value if value is None or type(value) is kind else UNKNOWN
+
+    return form
+
+
+def _float(value: Any) -> Any:
+    if value is None or (type(value) is float and math.isfinite(value)):
+        return value
+    return UNKNOWN
+
+
+def _decimal(places: int) -> Callable[[Any], Any]:
+    quantum = Decimal(1).scaleb(-places)
+
+    def form(value: Any) -> Any:
+        if value is None:
+            return None
+        if type(value) is not Decimal or not value.is_finite():
+            return UNKNOWN
+        exponent = value.as_tuple().exponent
+        if exponent == -places:
+            return value
+        if isinstance(exponent, int) and exponent > -places:
+            return value.quantize(quantum)  # padded with zeros, as stored
+        return UNKNOWN  # rounded by the database
+
+    return form
+
+
+def _utc_datetime(value: Any) -> Any:
+    if value is None:
+        return None
+    if type(value) is dt.datetime and value.utcoffset() == dt.timedelta(0):
+        return value  # aware (a naive datetime's offset is None), in UTC
+    return UNKNOWN
 
 
 def pk_key(value: Any) -> Any:
@@ -137,6 +255,11 @@ class LedgerRecorder:
         self.fields = image_fields(model)
         self.names = [f.attname for f in self.fields]
         self.entry_alias = router.db_for_write(ImportLedgerEntry)
+        forms = [(f.attname, stored_form(f, alias)) for f in self.fields]
+        # (attname, stored form) of every field, or None when images are always read back.
+        self.forms: list[tuple[str, Callable[[Any], Any]]] | None = None
+        if all(form is not None for _name, form in forms):
+            self.forms = [(name, form) for name, form in forms if form is not None]
         self.reset_chunk()
 
     def reset_chunk(self) -> None:
@@ -145,6 +268,8 @@ class LedgerRecorder:
         self.created: dict[Any, Any] = {}  # pk -> pk, in order
         self.updated: dict[Any, Any] = {}
         self.deleted: dict[Any, Any] = {}
+        # pk -> {attname: value} the chunk left, as far as known without reading
+        self.written: dict[Any, dict[str, Any]] = {}
         self.saves = 0
         self.deletes = 0
         self.complete = True
@@ -169,15 +294,34 @@ class LedgerRecorder:
         if reread:
             self.originals.update(read_rows(self.model, self.alias, reread))
 
-    def add_created(self, pks: Iterable[Any]) -> None:
-        """Count rows the chunk created."""
-        for pk in pks:
-            self.created[pk_key(pk)] = pk
+    def add_created(
+        self, pks: Iterable[Any], images: Iterable[dict[str, Any] | None] | None = None
+    ) -> None:
+        """Count rows the chunk created; ``images`` (in the order of ``pks``)
+        are the values written, by attname (the primary key aside)."""
+        pk_name = self.model._meta.pk.attname
+        for pk, image in zip(pks, images or itertools.repeat(None), strict=False):
+            key = pk_key(pk)
+            self.created[key] = pk
+            if image is None:
+                self.written.pop(key, None)
+            else:
+                self.written[key] = {**image, pk_name: pk}
 
-    def add_updated(self, pks: Iterable[Any]) -> None:
-        """Count rows the chunk updated (their before-images come from :meth:`remember`)."""
-        for pk in pks:
-            self.updated[pk_key(pk)] = pk
+    def add_updated(
+        self, pks: Iterable[Any], images: Iterable[dict[str, Any] | None] | None = None
+    ) -> None:
+        """Count rows the chunk updated (their before-images come from
+        :meth:`remember`); ``images`` (in the order of ``pks``) are the values
+        written, by attname (fields left out kept their values)."""
+        for pk, image in zip(pks, images or itertools.repeat(None), strict=False):
+            key = pk_key(pk)
+            self.updated[key] = pk
+            base = self.written.get(key) or self._original(key)
+            if image is None or base is None:
+                self.written.pop(key, None)
+            else:
+                self.written[key] = {**base, **image}
 
     # -- the resource's own per-row import -----------------------------------
 
@@ -244,6 +388,7 @@ class LedgerRecorder:
             return
         self.deletes += 1
         self.deleted[pk_key(instance.pk)] = instance.pk
+        self.written.pop(pk_key(instance.pk), None)
 
     # -- the entry -------------------------------------------------------------
 
@@ -254,11 +399,27 @@ class LedgerRecorder:
             return None
         return original if isinstance(original, dict) else original.__dict__
 
+    def _known_after(self) -> dict[Any, dict[str, Any]]:
+        """The rows the chunk wrote whose values as stored are known without
+        reading them back (see :func:`stored_form`)."""
+        forms = self.forms
+        if forms is None:
+            return {}
+        known = {}
+        for key, image in self.written.items():
+            stored = {name: form(image.get(name, UNKNOWN)) for name, form in forms}
+            if all(value is not UNKNOWN for value in stored.values()):
+                known[key] = stored
+        return known
+
     def write_chunk(self, number: int) -> ImportLedgerEntry | None:
         """Write the entry of chunk ``number`` (in the current transaction)
         and start the next chunk. Returns it (None when the chunk wrote nothing)."""
         touched = {**self.created, **self.updated, **self.deleted}
-        now = read_rows(self.model, self.alias, touched.values()) if touched else {}
+        known = self._known_after()
+        unread = [pk for key, pk in touched.items() if key not in known]
+        now = read_rows(self.model, self.alias, unread) if unread else {}
+        now.update(known)
         created = []
         updated = []
         deleted = []

@@ -41,12 +41,17 @@ class ChunkLookups:
         if not self.lookup:
             return [None] * len(rows)
         keys: list[Any] = []
+        columns = self.id_columns
+        headers = self.headers
+        slow_kwargs = self.slow_kwargs
+
+        def kwargs() -> dict[str, Any]:
+            return slow_kwargs
+
         for cells in rows:
-            row = lazy_row(self.headers, cells)
+            row = lazy_row(headers, cells)
             try:
-                keys.append(
-                    tuple(c.clean(cells, row, lambda: self.slow_kwargs) for c in self.id_columns)
-                )
+                keys.append(tuple([c.clean(cells, row, kwargs) for c in columns]))
             except Exception as exc:
                 keys.append(exc)
         return keys

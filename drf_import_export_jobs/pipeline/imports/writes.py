@@ -209,7 +209,7 @@ def insert_rows(
     """Insert new ``instances``: as plain values (:func:`copy_rows`) when
     :func:`can_copy`, else ``bulk_create``. As plain values the instances get
     no primary key back; with ``returning`` the new primary keys are returned
-    (in no particular order)."""
+    in the order of ``instances``."""
     if not instances:
         return []
     if not can_copy(model, alias) or any(i.pk is not None for i in instances):
@@ -273,9 +273,11 @@ def copy_rows(
     PostgreSQL (values ready for psycopg), else with multi-row INSERTs (values
     other than text and integers prepared by their field here).
 
-    With ``returning`` the new rows' primary keys are returned (for the
-    import's ledger): on PostgreSQL they are taken from the table's sequence
-    first and copied with the rows, elsewhere the INSERTs return them.
+    With ``returning`` the new rows' primary keys are returned in the order
+    of ``rows`` (for the import's ledger): on PostgreSQL they are taken from
+    the table's sequence first and copied with the rows, elsewhere the
+    INSERTs return them (in the order of their rows, as ``bulk_create``
+    relies on).
     """
     connection = connections[alias]
     qn = connection.ops.quote_name
@@ -327,8 +329,10 @@ def _next_ids(model: type[models.Model], alias: str, count: int) -> list[Any]:
     connection = connections[alias]
     meta = model._meta
     with connection.cursor() as cursor:
+        # The sequence is looked up once, not once per value.
         cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            "WITH q AS MATERIALIZED (SELECT pg_get_serial_sequence(%s, %s)::regclass AS s) "
+            "SELECT nextval(q.s) FROM q, generate_series(1, %s)",
             [connection.ops.quote_name(str(meta.db_table)), str(meta.pk.column), count],
         )
         return [row[0] for row in cursor.fetchall()]
