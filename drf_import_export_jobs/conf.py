@@ -156,6 +156,11 @@ DEFAULTS: dict[str, Any] = {
     # (POST {p}/{id}/revert/); older jobs answer 409 and the purge deletes
     # their ledger (what each chunk wrote). None: as long as the job exists.
     "REVERT_RETENTION_DAYS": 30,
+    # How an import commits when neither the job (commit_mode) nor the
+    # viewset or resource (commit_mode / import_commit_mode) chooses:
+    # "atomic" (one transaction) or "chunked" (each chunk commits with its
+    # ledger entry; a failure or cancel compensates, a lost worker resumes).
+    "COMMIT_MODE": "atomic",
 }
 
 # Keys whose values are dotted paths, imported on first access.

@@ -217,3 +217,21 @@ class DeletingBookResource(BookResource):
 
     def for_delete(self, row, instance):
         return str(row.get("delete", "")) == "1"
+
+
+class ChunkedBookResource(BookResource):
+    """Imports in the chunked commit mode (the resource's attribute)."""
+
+    import_commit_mode = "chunked"
+
+
+class ChunkedGatedBookResource(GatedBookResource):
+    """``GatedBookResource`` in the chunked commit mode."""
+
+    import_commit_mode = "chunked"
+
+
+class ChunkedFileGatedBookResource(FileGatedBookResource):
+    """``FileGatedBookResource`` in the chunked commit mode."""
+
+    import_commit_mode = "chunked"

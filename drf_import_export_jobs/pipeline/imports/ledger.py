@@ -254,9 +254,11 @@ class LedgerRecorder:
             return None
         return original if isinstance(original, dict) else original.__dict__
 
-    def write_chunk(self, number: int) -> ImportLedgerEntry | None:
+    def write_chunk(self, number: int, *, always: bool = False) -> ImportLedgerEntry | None:
         """Write the entry of chunk ``number`` (in the current transaction)
-        and start the next chunk. Returns it (None when the chunk wrote nothing)."""
+        and start the next chunk. Returns it (None when the chunk wrote
+        nothing, unless ``always``: the chunked commit mode marks every
+        committed chunk with its entry)."""
         touched = {**self.created, **self.updated, **self.deleted}
         now = read_rows(self.model, self.alias, touched.values()) if touched else {}
         created = []
@@ -288,7 +290,7 @@ class LedgerRecorder:
             deleted.append([key, encode_image(self.fields, original)])
         complete = self.complete
         self.reset_chunk()
-        if not (created or updated or deleted) and complete:
+        if not (created or updated or deleted) and complete and not always:
             return None
         return ImportLedgerEntry._base_manager.using(self.entry_alias).create(
             job_model=self.job_model,
