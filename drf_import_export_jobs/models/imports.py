@@ -61,11 +61,11 @@ class AbstractImportJob(ChunkedImportMixin, ColumnMatchingMixin, RevertibleImpor
         IMPORTED = "imported", _("Imported")
         IMPORT_ERROR = "import_error", _("Import error")
         CANCELLED = "cancelled", _("Cancelled")
-        ROLLING_BACK = "rolling_back", _("Rolling back")
         REVERT_REQUESTED = "revert_requested", _("Revert requested")
         REVERTING = "reverting", _("Reverting")
         REVERTED = "reverted", _("Reverted")
         REVERT_ERROR = "revert_error", _("Revert error")
+        ROLLING_BACK = "rolling_back", _("Rolling back")
 
     CANCELLABLE = ("created", "parsing", "import_confirmed", "importing")
     # A revert is not cancellable: it is one short transaction.
