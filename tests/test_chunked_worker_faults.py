@@ -14,16 +14,21 @@ from __future__ import annotations
 
 import io
 import os
+import signal
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
+from django.db import connection
 from django.db.models import Count
+from django.test import override_settings
 
 from drf_import_export_jobs.models import ImportLedgerEntry
-from tests.conftest import book_rows, csv_bytes
+from tests.conftest import WorkerProcess, book_rows, csv_bytes
 from tests.test_worker_faults import (
     STALE,
     KillableWorker,
@@ -135,3 +140,64 @@ def test_sigkill_mid_rollback_goes_on_and_leaves_no_row(killable_worker, make_im
     assert "failing at 9780000000120" in job.error_message
     assert Book.objects.count() == 0 and chunks(job) == []
     assert job.revert_result["totals"] == {"reverted": 100, "kept": 0, "failed": 0}
+
+
+def test_with_django_tasks_the_sweep_resends_a_killed_chunked_import(make_import_job, ann):
+    """Django's tasks framework never delivers a killed worker's task again:
+    the sweep puts the import back to import_confirmed and enqueues its task,
+    and the next db_worker resumes it from its first uncommitted chunk."""
+    queue = f"faults-{uuid.uuid4().hex[:10]}"
+    run_dir = Path(os.environ["TEST_RUN_DIR"])
+    gate = run_dir / f"gate-{queue}"
+    gate.mkdir()
+    env = {
+        **os.environ,
+        "TEST_DB_NAME": str(connection.settings_dict["NAME"]),
+        "DJANGO_SETTINGS_MODULE": "tests.fault_settings",
+    }
+
+    def start() -> WorkerProcess:
+        log = run_dir / f"{queue}-{uuid.uuid4().hex[:6]}.log"
+        return WorkerProcess.start_tasks_worker(log, env, "--queue-name", queue)
+
+    config = {
+        **settings.DRF_IMPORT_EXPORT_JOBS,
+        "TASK_BACKEND": "django",
+        "TASK_QUEUE": queue,
+        "STALE_JOB_TIMEOUT": STALE,
+    }
+    worker = start()
+    second = None
+    try:
+        with override_settings(DRF_IMPORT_EXPORT_JOBS=config):
+            job = make_import_job(
+                csv_bytes(book_rows(200)),
+                resource=GATED,
+                resource_kwargs={"gate_dir": str(gate), "gate_key": isbn(120)},
+            )
+            wait_until(lambda: type(job).objects.get(pk=job.pk).status == "parsed", 60, "parsed")
+            job.refresh_from_db()
+            job.confirm_import()
+            wait_until(lambda: (gate / "reached").exists(), 60, "the gate")
+            assert Book.objects.count() == 100 and chunks(job) == [1, 2]
+            os.killpg(worker.process.pid, signal.SIGKILL)
+            worker.process.wait(30)
+            killed = time.monotonic()
+            assert sweep_until_ended(job, "importing") == "import_confirmed"
+            assert time.monotonic() - killed < STALE + 1 + 5
+            (gate / "release").touch()
+            second = start()
+            wait_until(
+                lambda: type(job).objects.get(pk=job.pk).status in ("imported", "import_error"),
+                60,
+                "the resumed import ended",
+            )
+    finally:
+        (gate / "release").touch()
+        for process in (worker, second):
+            if process is not None and process.process.poll() is None:
+                process.stop()
+    job.refresh_from_db()
+    assert job.status == "imported", job.error_message
+    assert Book.objects.count() == 200 and duplicates() == 0
+    assert chunks(job) == [1, 2, 3, 4, 5]
