@@ -317,3 +317,61 @@ def test_a_chunked_import_lost_too_often_is_rolled_back(make_import_job, sent_ta
     job.import_data()
     job.refresh_from_db()
     assert job.status == "import_error" and "worker" in job.error_message
+
+
+def killed_before_chunk(monkeypatch: Any, number: int, job: ImportJob) -> ImportJob:
+    """Import ``job`` until chunk ``number`` would start, then stop the run
+    as a killed worker would (nothing more written, the job left importing),
+    and record a process that is gone as its owner."""
+    import subprocess
+    import sys
+
+    def killed() -> None:
+        raise KeyboardInterrupt
+
+    before_chunk(monkeypatch, number, killed)
+    with pytest.raises(KeyboardInterrupt):
+        job.import_data()
+    monkeypatch.undo()
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    ImportJob.objects.filter(pk=job.pk).update(worker_pid=gone.pid)
+    job.refresh_from_db()
+    assert job.status == "importing"
+    return job
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_redelivered_task_resumes_the_import_of_a_dead_worker(
+    make_import_job, authors, monkeypatch
+):
+    from drf_import_export_jobs.tasks import import_job_data
+
+    with override_settings(DRF_IMPORT_EXPORT_JOBS=SMALL_CHUNKS):
+        job = confirmed(make_import_job, csv_bytes(book_rows(7)))
+        job = killed_before_chunk(monkeypatch, 3, job)
+        assert chunks(job) == [1, 2] and Book.objects.count() == 4
+        import_job_data.apply(args=[job._meta.label, job.pk], task_id=job.import_task_id)
+    job.refresh_from_db()
+    assert (job.status, job.worker_restarts) == ("imported", 1), job.error_message
+    assert Book.objects.count() == 7 and Book.objects.values("isbn").distinct().count() == 7
+    assert chunks(job) == [1, 2, 3, 4]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_cancel_after_the_worker_died_is_finished_by_the_task_it_sends(
+    make_import_job, authors, monkeypatch, sent_tasks
+):
+    from drf_import_export_jobs.tasks import import_job_data
+
+    with override_settings(DRF_IMPORT_EXPORT_JOBS=SMALL_CHUNKS):
+        job = confirmed(make_import_job, csv_bytes(book_rows(7)))
+        job = killed_before_chunk(monkeypatch, 3, job)
+        job.cancel_import()
+        assert (job.status, job.rollback_status) == ("rolling_back", "cancelled")
+        assert sent_tasks[-1][0] == dispatch.IMPORT_TASK
+        import_job_data.apply(args=[job._meta.label, job.pk], task_id=job.import_task_id)
+    job.refresh_from_db()
+    assert job.status == "cancelled"
+    assert Book.objects.count() == 0 and chunks(job) == []
+    assert job.revert_result["totals"] == {"reverted": 4, "kept": 0, "failed": 0}

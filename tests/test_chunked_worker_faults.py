@@ -201,3 +201,38 @@ def test_with_django_tasks_the_sweep_resends_a_killed_chunked_import(make_import
     assert job.status == "imported", job.error_message
     assert Book.objects.count() == 200 and duplicates() == 0
     assert chunks(job) == [1, 2, 3, 4, 5]
+
+
+@pytest.mark.skipif(
+    not os.environ.get("CELERY_BROKER_URL", "").startswith("redis"),
+    reason="needs Redis: kombu's filesystem transport never redelivers a fetched message",
+)
+def test_a_redelivered_chunked_import_resumes_without_the_sweep(
+    killable_worker, make_import_job, ann
+):
+    """The killed worker never acknowledged the import task (acks_late): Redis
+    hands it to the next worker, which finds the owner gone and resumes the
+    import; no sweep runs."""
+    job = make_import_job(
+        csv_bytes(book_rows(200)),
+        resource=GATED,
+        resource_kwargs=killable_worker.gate_kwargs(isbn(120), gate_phase="import"),
+    )
+    wait_until(lambda: type(job).objects.get(pk=job.pk).status == "parsed", 60, "parsed")
+    job.refresh_from_db()
+    job.confirm_import()
+    killable_worker.wait_at_gate()
+    killable_worker.kill()
+    (killable_worker.gate / "release").touch()
+    second = KillableWorker(
+        killable_worker.queue, Path(os.environ["TEST_RUN_DIR"]), TEST_VISIBILITY_TIMEOUT="1"
+    )
+    try:
+        wait_for(job, {"imported", "import_error"}, second)
+        log = second.worker.output()
+    finally:
+        second.kill()
+    assert job.status == "imported", log[-3000:]
+    assert job.worker_restarts == 1 and "redelivered" in log
+    assert Book.objects.count() == 200 and duplicates() == 0
+    assert chunks(job) == [1, 2, 3, 4, 5]
