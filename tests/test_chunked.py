@@ -375,3 +375,12 @@ def test_a_cancel_after_the_worker_died_is_finished_by_the_task_it_sends(
     assert job.status == "cancelled"
     assert Book.objects.count() == 0 and chunks(job) == []
     assert job.revert_result["totals"] == {"reverted": 4, "kept": 0, "failed": 0}
+
+
+def test_the_system_check_names_a_bad_commit_mode():
+    from drf_import_export_jobs.checks import check_settings
+
+    with override_settings(DRF_IMPORT_EXPORT_JOBS={"COMMIT_MODE": "parallel"}):
+        errors = [e for e in check_settings() if e.id == "drf_import_export_jobs.E070"]
+    assert len(errors) == 1 and "['COMMIT_MODE'] = 'parallel'" in errors[0].msg
+    assert not [e for e in check_settings() if e.id == "drf_import_export_jobs.E070"]

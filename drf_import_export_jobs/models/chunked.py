@@ -137,7 +137,6 @@ class ChunkedImportMixin:
         def start_fields(self) -> dict[str, Any]: ...
         def _safe_transition(self, target: str, allowed: tuple[str, ...], **f: Any) -> bool: ...
         def ledger_entries(self) -> Any: ...
-        def lost_worker_message(self, timeout: float) -> str: ...
 
     def get_commit_mode(self) -> str:
         """The job's ``commit_mode``, else its resource's (``import_commit_mode``),
@@ -318,7 +317,12 @@ class ChunkedImportMixin:
         cutoff = timezone.now() - timedelta(seconds=seconds)
         stale = Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, updated_at__lt=cutoff)
         if self.status == S.IMPORTING:
-            return self.resume_or_roll_back(stale, self.lost_worker_message(seconds), send=True)
+            message = (
+                f"The worker running the import was lost (no heartbeat for more than "
+                f"{seconds:g} seconds, see STALE_JOB_TIMEOUT) more than {self.MAX_RESUMES} "
+                "time(s); its committed chunks were rolled back."
+            )
+            return self.resume_or_roll_back(stale, message, send=True)
         try:
             transition(
                 self,  # type: ignore[arg-type]
@@ -341,5 +345,8 @@ class ChunkedImportMixin:
         if self.status != S.IMPORTING or not self.is_chunked:
             return super().take_over(reason)  # type: ignore[misc,no-any-return]
         held = self.held_by_recorded_owner()
-        message = f"The worker running the import was lost ({reason}) too often; rolled back."
+        message = (
+            f"The worker running the import was lost ({reason}) more than "
+            f"{self.MAX_RESUMES} time(s); its committed chunks were rolled back."
+        )
         return self.resume_or_roll_back(held, message, send=False)
