@@ -141,7 +141,9 @@ class AbstractImportJob(ChunkedImportMixin, ColumnMatchingMixin, RevertibleImpor
         _("status after the rollback"),
         max_length=32,
         blank=True,
-        help_text=_("While rolling back: the status the job ends in (import_error, cancelled)."),
+        help_text=_(
+            "The status a chunked import's rollback ends (or ended) in: import_error, cancelled."
+        ),
     )
     parse_task_id = models.CharField(_("parse task id"), max_length=255, blank=True)
     import_task_id = models.CharField(_("import task id"), max_length=255, blank=True)

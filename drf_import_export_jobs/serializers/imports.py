@@ -89,8 +89,8 @@ class ImportJobSerializer(StaffOnlyTraceback, ResourceBoundSerializer):
         enum_name="ImportRollbackStatusEnum",
         read_only=True,
         allow_null=True,
-        help_text="While rolling_back: the status the job ends in once its committed "
-        "chunks are compensated; null otherwise.",
+        help_text="The status a chunked import's rollback (rolling_back: its committed "
+        "chunks compensated) ends or ended in; null when it was never rolled back.",
     )
 
     def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
