@@ -182,6 +182,8 @@ def test_a_failure_compensates_the_committed_chunks(make_import_job, authors):
     assert chunks(job) == []
     # Chunks 1 and 2 were compensated: 2 updated and 2 new rows.
     assert job.revert_result["totals"] == {"reverted": 4, "kept": 0, "failed": 0}
+    # Progress counted the ledger's rows while compensating.
+    assert job.progress["info"] == {"current": 4, "total": 4}
 
 
 @pytest.mark.django_db(transaction=True)

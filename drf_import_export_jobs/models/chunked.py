@@ -34,7 +34,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .. import dispatch
 from ..conf import SETTING_NAME, jobs_settings
-from ..exceptions import InvalidJobStatus, JobCancelled
+from ..exceptions import InvalidJobStatus, JobCancelled, JobConfigurationError
 from ..owner import judge_owner
 from ..pipeline.imports.revert import MAX_REPORTED_ROWS, RevertOutcome, revert_entries, rows_in
 from ..progress import ProgressReporter
@@ -49,6 +49,32 @@ class CommitMode(models.TextChoices):
 
     ATOMIC = "atomic", _("Atomic")
     CHUNKED = "chunked", _("Chunked")
+
+
+def commit_mode_field() -> models.CharField[str, str]:
+    """The import job's ``commit_mode`` (empty until chosen)."""
+    return models.CharField(
+        _("commit mode"),
+        max_length=16,
+        choices=CommitMode.choices,
+        blank=True,
+        help_text=_(
+            "atomic: one transaction; chunked: each chunk commits with its ledger entry. "
+            "Empty: the resource's mode, else the COMMIT_MODE setting."
+        ),
+    )
+
+
+def rollback_status_field() -> models.CharField[str, str]:
+    """The import job's ``rollback_status`` (where a rollback ends)."""
+    return models.CharField(
+        _("status after the rollback"),
+        max_length=32,
+        blank=True,
+        help_text=_(
+            "The status a chunked import's rollback ends (or ended) in: import_error, cancelled."
+        ),
+    )
 
 
 def check_commit_mode(value: Any, where: str) -> str:
@@ -149,6 +175,39 @@ class ChunkedImportMixin:
     def is_chunked(self) -> bool:
         """Whether this import commits chunk by chunk (as stored on the job)."""
         return self.commit_mode == CommitMode.CHUNKED
+
+    def store_commit_mode(self) -> str:
+        """Store :meth:`get_commit_mode` on the job if it has none yet (a job
+        created in code), at the start of its import; returns the mode."""
+        if not self.commit_mode:
+            self.commit_mode = self.get_commit_mode()
+            rows = type(self)._base_manager.filter(pk=self.pk)  # type: ignore[attr-defined]
+            rows.update(commit_mode=self.commit_mode)
+        return self.commit_mode
+
+    def check_chunked_ledger(self, resource: Any, ledger: Any) -> None:
+        """Raise ``JobConfigurationError`` when ``resource`` keeps no ledger:
+        without one, chunks can be neither resumed nor compensated."""
+        if ledger is None:
+            raise JobConfigurationError(
+                f"{type(resource).__name__} is not a ModelResource: it cannot import in the "
+                "chunked commit mode (set commit_mode or import_commit_mode to 'atomic')."
+            )
+
+    def cancel_by_rollback(self) -> None:
+        """Cancel a chunked import (``import_confirmed | importing ->
+        rolling_back``, ending in ``cancelled``): its running worker
+        compensates the committed chunks at its next chunk, else the import
+        task sent now does."""
+        S = self.ImportStatus  # type: ignore[attr-defined]
+        transition(
+            self,  # type: ignore[arg-type]
+            S.ROLLING_BACK,
+            (S.IMPORT_CONFIRMED, S.IMPORTING),
+            cancelled_at=timezone.now(),
+            **self.rollback_fields(S.CANCELLED),
+        )
+        self.send_rollback_task()
 
     def committed_chunks(self) -> set[int]:
         """The numbers of the chunks a previous run committed."""

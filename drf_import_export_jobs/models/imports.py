@@ -29,7 +29,12 @@ from ..progress import ProgressReporter
 from ..tables import check_resource_tables
 from ..transitions import transition
 from .base import BaseJob, new_task_id
-from .chunked import ChunkedImportMixin, CommitMode
+from .chunked import (
+    ChunkedImportMixin,
+    CommitMode,
+    commit_mode_field,
+    rollback_status_field,
+)
 from .mappings import ColumnMatchingMixin, SavedColumnMapping
 from .reverts import RevertibleImportMixin
 
@@ -127,24 +132,8 @@ class AbstractImportJob(ChunkedImportMixin, ColumnMatchingMixin, RevertibleImpor
         related_name="+",
         help_text=_("The saved mapping the column mapping was taken from, if any."),
     )
-    commit_mode = models.CharField(
-        _("commit mode"),
-        max_length=16,
-        choices=CommitMode.choices,
-        blank=True,
-        help_text=_(
-            "atomic: one transaction; chunked: each chunk commits with its ledger entry. "
-            "Empty: the resource's mode, else the COMMIT_MODE setting."
-        ),
-    )
-    rollback_status = models.CharField(
-        _("status after the rollback"),
-        max_length=32,
-        blank=True,
-        help_text=_(
-            "The status a chunked import's rollback ends (or ended) in: import_error, cancelled."
-        ),
-    )
+    commit_mode = commit_mode_field()
+    rollback_status = rollback_status_field()
     parse_task_id = models.CharField(_("parse task id"), max_length=255, blank=True)
     import_task_id = models.CharField(_("import task id"), max_length=255, blank=True)
     parse_started_at = models.DateTimeField(_("parse started at"), null=True, blank=True)
@@ -400,10 +389,7 @@ class AbstractImportJob(ChunkedImportMixin, ColumnMatchingMixin, RevertibleImpor
         alias = router.db_for_write(type(self))
         chunked = False
         try:
-            if not self.commit_mode:
-                self.commit_mode = self.get_commit_mode()
-                type(self)._base_manager.filter(pk=self.pk).update(commit_mode=self.commit_mode)
-            chunked = self.is_chunked
+            chunked = self.store_commit_mode() == CommitMode.CHUNKED
             with (
                 ProgressReporter(self, self.progress_total) as progress,
                 self.data_file.open("rb") as stream,
@@ -417,11 +403,8 @@ class AbstractImportJob(ChunkedImportMixin, ColumnMatchingMixin, RevertibleImpor
                 engine = (self.parse_result or {}).get("engine")
                 choice = runner.log_engine(resource) if engine is None else None
                 ledger = self.get_ledger_recorder(resource)
-                if chunked and ledger is None:
-                    raise JobConfigurationError(
-                        f"{type(resource).__name__} is not a ModelResource: it cannot import in "
-                        "the chunked commit mode (set commit_mode to 'atomic')."
-                    )
+                if chunked:
+                    self.check_chunked_ledger(resource, ledger)
                 with contextlib.nullcontext() if chunked else transaction.atomic(using=alias):
                     runner.run_resource(
                         stream,
@@ -502,16 +485,7 @@ class AbstractImportJob(ChunkedImportMixin, ColumnMatchingMixin, RevertibleImpor
         S = self.ImportStatus
         was = self.status
         if self.is_chunked and was in (S.IMPORT_CONFIRMED, S.IMPORTING):
-            # Committed chunks are compensated first (by the running worker,
-            # else by the import task sent now), then the job is cancelled.
-            transition(
-                self,
-                S.ROLLING_BACK,
-                (S.IMPORT_CONFIRMED, S.IMPORTING),
-                cancelled_at=timezone.now(),
-                **self.rollback_fields(S.CANCELLED),
-            )
-            self.send_rollback_task()
+            self.cancel_by_rollback()
             return
         transition(self, S.CANCELLED, self.CANCELLABLE, cancelled_at=timezone.now())
         task_id = self.import_task_id if was in (S.IMPORT_CONFIRMED, S.IMPORTING) else ""
