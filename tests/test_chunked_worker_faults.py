@@ -13,6 +13,7 @@ twice, and a ledger entry per committed chunk (none after a rollback).
 from __future__ import annotations
 
 import io
+import json
 import os
 import signal
 import time
@@ -155,17 +156,23 @@ def test_with_django_tasks_the_sweep_resends_a_killed_chunked_import(make_import
         "TEST_DB_NAME": str(connection.settings_dict["NAME"]),
         "DJANGO_SETTINGS_MODULE": "tests.fault_settings",
     }
-
-    def start() -> WorkerProcess:
-        log = run_dir / f"{queue}-{uuid.uuid4().hex[:6]}.log"
-        return WorkerProcess.start_tasks_worker(log, env, "--queue-name", queue)
-
     config = {
         **settings.DRF_IMPORT_EXPORT_JOBS,
         "TASK_BACKEND": "django",
         "TASK_QUEUE": queue,
         "STALE_JOB_TIMEOUT": STALE,
     }
+    backend: list[str] = []
+    if "isolated" in getattr(settings, "TASKS", {}):
+        # A tasks alias no db_worker of the session takes.
+        env["TEST_JOBS_SETTINGS"] = json.dumps({"DJANGO_TASKS_BACKEND": "isolated"})
+        config["DJANGO_TASKS_BACKEND"] = "isolated"
+        backend = ["--backend", "isolated"]
+
+    def start() -> WorkerProcess:
+        log = run_dir / f"{queue}-{uuid.uuid4().hex[:6]}.log"
+        return WorkerProcess.start_tasks_worker(log, env, *backend, "--queue-name", queue)
+
     worker = start()
     second = None
     try:
