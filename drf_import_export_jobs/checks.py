@@ -122,6 +122,15 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
                     id=f"{ID}.E008",
                 )
             )
+    mode = jobs_settings.raw("COMMIT_MODE")
+    if mode not in ("atomic", "chunked"):
+        errors.append(
+            Error(
+                f"{SETTING_NAME}['COMMIT_MODE'] = {mode!r} is not a commit mode.",
+                hint="Use 'atomic' (one transaction) or 'chunked' (a commit per chunk).",
+                id=f"{ID}.E070",
+            )
+        )
     errors += _check_input_settings()
     if backend == "celery":
         errors += _check_celery_serialization()

@@ -183,6 +183,11 @@ DEFAULTS: dict[str, Any] = {
     "WEBHOOK_RETRY_BACKOFF": 10.0,
     # Webhooks: the longest wait between two attempts, in seconds.
     "WEBHOOK_RETRY_BACKOFF_MAX": 10 * 60.0,
+    # How an import commits when neither the job (commit_mode) nor the
+    # viewset or resource (commit_mode / import_commit_mode) chooses:
+    # "atomic" (one transaction) or "chunked" (each chunk commits with its
+    # ledger entry; a failure or cancel compensates, a lost worker resumes).
+    "COMMIT_MODE": "atomic",
 }
 
 # Keys whose values are dotted paths, imported on first access.

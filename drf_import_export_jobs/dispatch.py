@@ -291,7 +291,8 @@ def handle_redelivery(task_name: str, delivered: str | None, job: Any) -> bool:
 
     A live owner keeps the job (the delivery is skipped); a dead owner's job
     is taken over: restarted, or ended in its error status (an import's
-    transaction died with the worker, so nothing was written)."""
+    transaction died with the worker, so nothing was written; a chunked
+    import is put back to be resumed from its first uncommitted chunk)."""
     seen = describe(job)
     verdict = judge_owner(job)
     if not verdict.dead:

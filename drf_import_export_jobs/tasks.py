@@ -15,7 +15,8 @@ job and the delivery is skipped; a dead one (its process gone from this host,
 or its heartbeat missing for two ``HEARTBEAT_SECONDS``) has the job taken
 over at once (:meth:`~drf_import_export_jobs.models.BaseJob.take_over`): a
 dry run or an export is run again from the start, an import ends in
-``import_error``. While a task runs,
+``import_error`` (one in the ``chunked`` commit mode resumes from its first
+uncommitted chunk instead). While a task runs,
 :class:`~drf_import_export_jobs.heartbeat.Heartbeat` keeps the job's
 heartbeat fresh.
 

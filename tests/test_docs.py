@@ -273,6 +273,12 @@ def test_the_import_diagram_has_every_transition():
         (S.REVERTING, S.REVERTED),
         (S.REVERTING, S.REVERT_ERROR),
         (S.REVERTING, ImportJob.RESTART[S.REVERTING]),
+        # The chunked commit mode.
+        (S.IMPORTING, S.ROLLING_BACK),
+        (S.IMPORT_CONFIRMED, S.ROLLING_BACK),
+        (S.ROLLING_BACK, S.IMPORT_ERROR),
+        (S.ROLLING_BACK, S.CANCELLED),
+        (S.IMPORTING, S.IMPORT_CONFIRMED),
     }
     assert diagram_edges("Import jobs") == {(str(a), str(b)) for a, b in expected}
     assert {s for edge in expected for s in edge} == set(S.values)

@@ -16,7 +16,8 @@ EXPORT_STATUSES = [s.value for s in ExportJob.ExportStatus]
 IMPORT_METHODS = {
     "parse_data": {"created"},
     "confirm_import": {"parsed"},
-    "import_data": {"import_confirmed"},
+    # From rolling_back it goes on with a chunked import's compensation.
+    "import_data": {"import_confirmed", "rolling_back"},
     "cancel_import": {"created", "parsing", "import_confirmed", "importing"},
     "revert_import": {"imported", "revert_error"},
     "revert_data": {"revert_requested"},
@@ -43,6 +44,7 @@ def test_status_values_are_the_lowercase_names() -> None:
         "reverting",
         "reverted",
         "revert_error",
+        "rolling_back",
     ]
     assert EXPORT_STATUSES == ["created", "exporting", "exported", "export_error", "cancelled"]
     assert ImportJob.ImportStatus.IMPORT_CONFIRMED.name == "IMPORT_CONFIRMED"

@@ -22,6 +22,7 @@ from ..conf import jobs_settings
 from ..files import attachment_response
 from ..filters import ImportJobFilterSet
 from ..formats import allowed_import_formats
+from ..models.chunked import check_commit_mode, resource_commit_mode
 from ..pagination import ErrorReportPagination
 from ..parsers import JobJSONParser
 from ..pipeline.imports.columns import import_fields
@@ -56,6 +57,20 @@ class ImportJobMixin(JobViewSetMixin):
     file_actions = ("errors_file",)
 
     upload_limit: UploadSizeLimitHandler | None = None
+    #: How this viewset's imports commit: ``"atomic"``, ``"chunked"`` or None
+    #: (the resource's ``import_commit_mode``, else ``COMMIT_MODE``).
+    commit_mode: str | None = None
+
+    def get_commit_mode(self, requested: str | None) -> str:
+        """The commit mode of a new job: ``requested`` (the create input's
+        ``commit_mode``), else ``commit_mode``, else the resource's
+        ``import_commit_mode``, else the ``COMMIT_MODE`` setting."""
+        if requested:
+            return requested
+        if self.commit_mode is not None:
+            name = f"{type(self).__name__}.commit_mode"
+            return check_commit_mode(self.commit_mode, name)
+        return resource_commit_mode(self.get_resource_class())
 
     def get_job_model(self) -> type[models.Model]:
         return get_import_job_model()

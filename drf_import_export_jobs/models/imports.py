@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from functools import partial
 from typing import Any
 
 from django.core.files import File
 from django.db import models, router, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -27,19 +29,28 @@ from ..progress import ProgressReporter
 from ..tables import check_resource_tables
 from ..transitions import transition
 from .base import BaseJob, new_task_id
+from .chunked import (
+    ChunkedImportMixin,
+    CommitMode,
+    commit_mode_field,
+    rollback_status_field,
+)
 from .mappings import ColumnMatchingMixin, SavedColumnMapping
 from .reverts import RevertibleImportMixin
 
 logger = logging.getLogger(__name__)
 
 
-class AbstractImportJob(ColumnMatchingMixin, RevertibleImportMixin, BaseJob):
+class AbstractImportJob(ChunkedImportMixin, ColumnMatchingMixin, RevertibleImportMixin, BaseJob):
     """An upload that is dry-run (parsed), reviewed, confirmed and imported.
 
     ``created -> parsing -> parsed | input_error | parse_error``;
     ``parsed | input_error | parse_error -> created`` (``reparse()``);
     ``parsed -> import_confirmed -> importing -> imported | import_error``;
     ``cancelled`` from created, parsing, import_confirmed or importing;
+    in the ``chunked`` commit mode ``importing -> rolling_back -> import_error |
+    cancelled`` (a failure or cancel compensates the committed chunks) and
+    ``importing -> import_confirmed`` (a lost worker's import resumes);
     ``imported | revert_error -> revert_requested -> reverting -> reverted | revert_error``
     (:meth:`revert_import`, from the ledger every import records).
     """
@@ -59,11 +70,12 @@ class AbstractImportJob(ColumnMatchingMixin, RevertibleImportMixin, BaseJob):
         REVERTING = "reverting", _("Reverting")
         REVERTED = "reverted", _("Reverted")
         REVERT_ERROR = "revert_error", _("Revert error")
+        ROLLING_BACK = "rolling_back", _("Rolling back")
 
     CANCELLABLE = ("created", "parsing", "import_confirmed", "importing")
     # A revert is not cancellable: it is one short transaction.
-    ACTIVE = (*CANCELLABLE, "revert_requested", "reverting")
-    RUNNING = ("parsing", "importing", "reverting")
+    ACTIVE = (*CANCELLABLE, "revert_requested", "reverting", "rolling_back")
+    RUNNING = ("parsing", "importing", "reverting", "rolling_back")
     PENDING = ("created", "import_confirmed", "revert_requested")
     # Statuses whose file may be parsed again (``reparse()``).
     REPARSABLE = ("parsed", "input_error", "parse_error")
@@ -130,6 +142,8 @@ class AbstractImportJob(ColumnMatchingMixin, RevertibleImportMixin, BaseJob):
         related_name="+",
         help_text=_("The saved mapping the column mapping was taken from, if any."),
     )
+    commit_mode = commit_mode_field()
+    rollback_status = rollback_status_field()
     parse_task_id = models.CharField(_("parse task id"), max_length=255, blank=True)
     import_task_id = models.CharField(_("import task id"), max_length=255, blank=True)
     parse_started_at = models.DateTimeField(_("parse started at"), null=True, blank=True)
@@ -363,11 +377,14 @@ class AbstractImportJob(ColumnMatchingMixin, RevertibleImportMixin, BaseJob):
         transaction (see :meth:`revert_import`).
         """
         S = self.ImportStatus
+        if self.status == S.ROLLING_BACK:  # a chunked import's rollback to go on with
+            self.resume_rollback()
+            return
         transition(
             self,
             S.IMPORTING,
             (S.IMPORT_CONFIRMED,),
-            import_started_at=timezone.now(),
+            import_started_at=self.import_started_at or timezone.now(),
             **self.start_fields(),
             progress_current=0,
             error_message="",
@@ -380,7 +397,9 @@ class AbstractImportJob(ColumnMatchingMixin, RevertibleImportMixin, BaseJob):
             return c.has_row_errors or (c.has_invalid_rows and not skip_invalid)
 
         alias = router.db_for_write(type(self))
+        chunked = False
         try:
+            chunked = self.store_commit_mode() == CommitMode.CHUNKED
             with (
                 ProgressReporter(self, self.progress_total) as progress,
                 self.data_file.open("rb") as stream,
@@ -393,7 +412,10 @@ class AbstractImportJob(ColumnMatchingMixin, RevertibleImportMixin, BaseJob):
                 # Logged once per job: by the dry run, or here when it was skipped.
                 engine = (self.parse_result or {}).get("engine")
                 choice = runner.log_engine(resource) if engine is None else None
-                with transaction.atomic(using=alias):
+                ledger = self.get_ledger_recorder(resource)
+                if chunked:
+                    self.check_chunked_ledger(resource, ledger)
+                with contextlib.nullcontext() if chunked else transaction.atomic(using=alias):
                     runner.run_resource(
                         stream,
                         self.file_format_name,
@@ -405,7 +427,9 @@ class AbstractImportJob(ColumnMatchingMixin, RevertibleImportMixin, BaseJob):
                         record_reader=staged,
                         choice=choice or choose_engine(resource),
                         match=self.match_columns_for_import,
-                        ledger=self.get_ledger_recorder(resource),
+                        ledger=ledger,
+                        commit_chunk=self.chunk_transaction if chunked else None,
+                        skip_chunks=self.committed_chunks() if chunked else frozenset(),
                     )
                     if must_stop(collector):
                         raise runner.RowsFailed()
@@ -416,6 +440,7 @@ class AbstractImportJob(ColumnMatchingMixin, RevertibleImportMixin, BaseJob):
                         self,
                         S.IMPORTED,
                         (S.IMPORTING,),
+                        when=Q(worker_token=self.worker_token),
                         import_result=collector.as_dict(),
                         import_finished_at=timezone.now(),
                     )
@@ -426,6 +451,8 @@ class AbstractImportJob(ColumnMatchingMixin, RevertibleImportMixin, BaseJob):
                 str(exc) or progress.stop_reason or "cancelled",
             )
             collector.close()
+            if chunked:
+                self.finish_stopped_import()
             return
         except JobConfigurationError as exc:
             self._fail_import(collector, self._error_fields(exc, False))
@@ -441,23 +468,35 @@ class AbstractImportJob(ColumnMatchingMixin, RevertibleImportMixin, BaseJob):
         collector.close()
 
     def _fail_import(self, collector: ResultCollector, fields: dict[str, Any]) -> None:
+        """End a failed import in ``import_error``; a chunked one through
+        ``rolling_back`` (its committed chunks are compensated first)."""
+        S = self.ImportStatus
         report = self._save_report(collector)
+        if self.is_chunked:
+            target, ending = S.ROLLING_BACK, self.rollback_fields(S.IMPORT_ERROR)
+        else:
+            target, ending = S.IMPORT_ERROR, {"import_finished_at": timezone.now()}
         done = self._safe_transition(
-            self.ImportStatus.IMPORT_ERROR,
-            (self.ImportStatus.IMPORTING,),
+            target,
+            (S.IMPORTING,),
             import_result=collector.as_dict(),
-            import_finished_at=timezone.now(),
             error_report=report or self.error_report.name or "",
+            **ending,
             **fields,
         )
         if not done and report:
             self.error_report.storage.delete(report)
+        if done and target == S.ROLLING_BACK:
+            self.compensate()
 
     def cancel_import(self) -> None:
         """Cancel from created, parsing, import_confirmed or importing, and revoke
         the pending task. Running work stops at its next chunk and rolls back."""
         S = self.ImportStatus
         was = self.status
+        if self.is_chunked and was in (S.IMPORT_CONFIRMED, S.IMPORTING):
+            self.cancel_by_rollback()
+            return
         transition(self, S.CANCELLED, self.CANCELLABLE, cancelled_at=timezone.now())
         task_id = self.import_task_id if was in (S.IMPORT_CONFIRMED, S.IMPORTING) else ""
         for task in {task_id, self.parse_task_id} - {""}:

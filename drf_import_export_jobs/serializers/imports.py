@@ -14,6 +14,7 @@ from ..fields import JobLinkField, JSONObjectField, NamedChoiceField
 from ..files import clean_display_name
 from ..formats import format_from_filename
 from ..models import AbstractImportJob
+from ..models.chunked import CommitMode
 from ..pipeline.imports.results import ROW_TYPES
 from ..swapping import get_import_job_model
 from .base import ResourceBoundSerializer, StaffOnlyTraceback
@@ -32,6 +33,10 @@ from .parts import (
     TotalsSerializer,
     fields_in_order,
 )
+
+# The commit modes' enum component, shared by the input and the representation.
+COMMIT_MODE_ENUM = "ImportCommitModeEnum"
+ROLLBACK_STATUSES = [("import_error", "Import error"), ("cancelled", "Cancelled")]
 
 
 class ImportJobSerializer(StaffOnlyTraceback, ResourceBoundSerializer):
@@ -72,6 +77,21 @@ class ImportJobSerializer(StaffOnlyTraceback, ResourceBoundSerializer):
     revert_requested_at = serializers.DateTimeField(read_only=True, allow_null=True)
     revert_started_at = serializers.DateTimeField(read_only=True, allow_null=True)
     revert_finished_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    commit_mode = NamedChoiceField(
+        CommitMode.choices,
+        enum_name=COMMIT_MODE_ENUM,
+        read_only=True,
+        allow_null=True,
+        help_text="How the import commits (null until chosen at the import's start).",
+    )
+    rollback_status = NamedChoiceField(
+        ROLLBACK_STATUSES,
+        enum_name="ImportRollbackStatusEnum",
+        read_only=True,
+        allow_null=True,
+        help_text="The status a chunked import's rollback (rolling_back: its committed "
+        "chunks compensated) ends or ended in; null when it was never rolled back.",
+    )
 
     def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
         fields = super().get_fields()
@@ -149,7 +169,10 @@ class ImportJobSerializer(StaffOnlyTraceback, ResourceBoundSerializer):
         }
 
     def to_representation(self, instance: Any) -> dict[str, Any]:
-        return self.hide_traceback(super().to_representation(instance))
+        data = self.hide_traceback(super().to_representation(instance))
+        for name in ("commit_mode", "rollback_status"):
+            data[name] = data.get(name) or None
+        return data
 
 
 class ImportJobCreateSerializer(MappingChoiceSerializer, ResourceBoundSerializer):
@@ -166,6 +189,15 @@ class ImportJobCreateSerializer(MappingChoiceSerializer, ResourceBoundSerializer
     skip_parse_step = serializers.BooleanField(default=False)
     skip_invalid_rows = serializers.BooleanField(default=False)
     resource_kwargs = JSONObjectField(required=False)
+    commit_mode = NamedChoiceField(
+        CommitMode.choices,
+        enum_name=COMMIT_MODE_ENUM,
+        required=False,
+        allow_null=True,
+        help_text="atomic: the import is one transaction; chunked: each chunk commits on "
+        "its own (a failure or cancel compensates the committed chunks, a lost worker "
+        "resumes). Null or absent: the viewset's or resource's mode, else COMMIT_MODE.",
+    )
 
     def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
         fields = super().get_fields()
@@ -180,7 +212,7 @@ class ImportJobCreateSerializer(MappingChoiceSerializer, ResourceBoundSerializer
         return fields_in_order(
             fields,
             ["file", "file_format", "skip_parse_step", "skip_invalid_rows", "resource_kwargs"],
-        )
+        )  # then column_mapping, column_mapping_id, commit_mode
 
     def get_job_model(self) -> type[AbstractImportJob]:
         """The model of the new job: the viewset's ``get_job_model()``, else
@@ -220,6 +252,10 @@ class ImportJobCreateSerializer(MappingChoiceSerializer, ResourceBoundSerializer
             )
         attrs["file_format"] = name
         view = self.context.get("view")
+        mode = attrs.get("commit_mode")
+        if view is not None and hasattr(view, "get_commit_mode"):
+            mode = view.get_commit_mode(mode)
+        attrs["commit_mode"] = mode or ""
         requested = attrs.get("resource_kwargs") or {}
         if view is not None and hasattr(view, "get_resource_kwargs"):
             attrs["resource_kwargs"] = view.get_resource_kwargs(requested)

@@ -217,3 +217,49 @@ class DeletingBookResource(BookResource):
 
     def for_delete(self, row, instance):
         return str(row.get("delete", "")) == "1"
+
+
+class ChunkedBookResource(BookResource):
+    """Imports in the chunked commit mode (the resource's attribute)."""
+
+    import_commit_mode = "chunked"
+
+
+class ChunkedGatedBookResource(GatedBookResource):
+    """``GatedBookResource`` in the chunked commit mode."""
+
+    import_commit_mode = "chunked"
+
+
+class ChunkedFileGatedBookResource(FileGatedBookResource):
+    """``FileGatedBookResource`` in the chunked commit mode."""
+
+    import_commit_mode = "chunked"
+
+
+class CompensationGatedBookResource(BookResource):
+    """Chunked; the import (not the dry run) raises at the chunk holding
+    ``fail_key``; in the process that runs it, deleting the book whose ISBN
+    is ``gate_key`` (a rollback's compensation) waits at a
+    :class:`~tests.testapp.gates.FileGate` first."""
+
+    import_commit_mode = "chunked"
+
+    def import_data(self, dataset, *args, dry_run=False, **kwargs):
+        if not dry_run and self.fail_key in dataset["isbn"]:
+            raise RuntimeError(f"failing at {self.fail_key}")
+        return super().import_data(dataset, *args, dry_run=dry_run, **kwargs)
+
+    def __init__(self, gate_dir="", gate_key="", fail_key="", **kwargs):
+        from django.db.models.signals import pre_delete
+
+        from .gates import FileGate
+
+        super().__init__(**kwargs)
+        self.fail_key = fail_key
+        gate = FileGate(gate_dir, gate_key)
+
+        def meet(sender, instance, **kwargs):
+            gate.meet(instance.isbn)
+
+        pre_delete.connect(meet, sender=Book, weak=False, dispatch_uid="compensation-gate")

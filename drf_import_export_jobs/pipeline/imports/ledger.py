@@ -412,9 +412,11 @@ class LedgerRecorder:
                 known[key] = stored
         return known
 
-    def write_chunk(self, number: int) -> ImportLedgerEntry | None:
+    def write_chunk(self, number: int, *, always: bool = False) -> ImportLedgerEntry | None:
         """Write the entry of chunk ``number`` (in the current transaction)
-        and start the next chunk. Returns it (None when the chunk wrote nothing)."""
+        and start the next chunk. Returns it (None when the chunk wrote
+        nothing, unless ``always``: the chunked commit mode marks every
+        committed chunk with its entry)."""
         touched = {**self.created, **self.updated, **self.deleted}
         known = self._known_after()
         unread = [pk for key, pk in touched.items() if key not in known]
@@ -449,7 +451,7 @@ class LedgerRecorder:
             deleted.append([key, encode_image(self.fields, original)])
         complete = self.complete
         self.reset_chunk()
-        if not (created or updated or deleted) and complete:
+        if not (created or updated or deleted) and complete and not always:
             return None
         return ImportLedgerEntry._base_manager.using(self.entry_alias).create(
             job_model=self.job_model,

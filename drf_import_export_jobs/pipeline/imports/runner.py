@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Container, Iterator
+from contextlib import AbstractContextManager
 from functools import partial
 from typing import IO, Any
 
@@ -111,6 +112,8 @@ def run_resource(
     choice: EngineChoice | None = None,
     match: ColumnMatcher | None = None,
     ledger: LedgerRecorder | None = None,
+    commit_chunk: Callable[[str], AbstractContextManager[None]] | None = None,
+    skip_chunks: Container[int] = frozenset(),
 ) -> EngineChoice:
     """Import (or dry-run) every row of ``stream`` through ``resource``.
 
@@ -121,6 +124,12 @@ def run_resource(
     not given; ``match`` matches the file's headers to the resource's fields
     (see :func:`open_checked`). With ``ledger`` (an import) each chunk's
     writes are recorded in it, in the chunk's transaction (:mod:`.ledger`).
+    With ``commit_chunk`` (the chunked commit mode) each chunk runs in
+    ``commit_chunk(alias)``, a transaction of its own, and writes its ledger
+    entry even when it wrote no row (the entry marks the chunk committed);
+    a chunk whose rows must stop the import is rolled back with it. Chunks
+    numbered in ``skip_chunks`` (committed by an earlier run) are read past
+    without running the resource, and their dry-run records skipped.
     Returns the engine that ran. Raises :class:`RowsFailed` as soon as
     ``stop_when(collector)`` is true after a chunk. Raises
     :class:`JobCancelled` when, between chunks, the job was cancelled or
@@ -169,16 +178,22 @@ def run_resource(
         for chunk, (rows, numbers, number) in enumerate(_chunks(table, collector), 1):
             if progress.should_stop():
                 raise JobCancelled()
-            if rows:
-                with forward_only_sequence_reset(alias):
-                    result = import_chunk(rows)
-                collector.add_result(result, numbers, resource)
-                if ledger is not None:
-                    ledger.write_chunk(chunk)
+            if chunk in skip_chunks:
+                if rows and choice.bulk and record_reader is not None:
+                    record_reader.next_record()  # the committed chunk's record
+            else:
+                own = contextlib.nullcontext() if commit_chunk is None else commit_chunk(alias)
+                with own:
+                    if rows:
+                        with forward_only_sequence_reset(alias):
+                            result = import_chunk(rows)
+                        collector.add_result(result, numbers, resource)
+                    if ledger is not None and (rows or commit_chunk is not None):
+                        ledger.write_chunk(chunk, always=commit_chunk is not None)
+                    if stop_when is not None and stop_when(collector):
+                        raise RowsFailed()
             progress.advance(number - reported)
             reported = number
-            if stop_when is not None and stop_when(collector):
-                raise RowsFailed()
     return choice
 
 
