@@ -2,13 +2,16 @@
 driven by Playwright) against a live server with a real Celery worker: log
 in, import a file, watch the progress, confirm, see the list, export the
 selected rows and download the file. Screenshots are kept in the test run's
-folder (``screenshots/``, the path is printed)."""
+folder (``screenshots/``, the path is printed); with
+``UPDATE_DOCS_SCREENSHOTS=1`` the ones that docs/admin.md shows are copied to
+``docs/images/``."""
 
 from __future__ import annotations
 
 import csv
 import io
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,6 +33,9 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--no-first-run",
 ]
+ROOT = Path(__file__).resolve().parent.parent
+# The screenshots docs/admin.md shows (docs/images/<name>).
+DOCS_SCREENSHOTS = {"admin-import-dry-run.png", "admin-import-errors.png", "admin-export-form.png"}
 ROWS = 1500
 PASSWORD = "browser-test-password"
 
@@ -77,6 +83,14 @@ def site(live_server: Any, celery_worker: Any, transactional_db: Any, settings: 
     return str(live_server.url).replace("localhost", "127.0.0.1")
 
 
+def screenshot(tab: Any, folder: Path, name: str, *, full_page: bool = False) -> None:
+    """Save a screenshot of ``tab`` as ``folder/name``; with
+    ``UPDATE_DOCS_SCREENSHOTS=1`` copy one docs/admin.md shows to docs/images/."""
+    tab.screenshot(path=str(folder / name), full_page=full_page)
+    if name in DOCS_SCREENSHOTS and os.environ.get("UPDATE_DOCS_SCREENSHOTS") == "1":
+        shutil.copy(folder / name, ROOT / "docs" / "images" / name)
+
+
 def log_in(tab: Any, site: str) -> None:
     tab.goto(f"{site}/admin/login/?next=/admin/testapp/book/")
     tab.fill("#id_username", "admin")
@@ -103,10 +117,10 @@ def test_import_confirm_and_export_selected_in_the_admin(
     # Upload: the dry run starts in the worker; the page polls its progress.
     tab.click("a.diej-import-link")
     tab.set_input_files("#id_file", str(upload))
-    tab.screenshot(path=str(screenshots / "admin-import-form.png"))
+    screenshot(tab, screenshots, "admin-import-form.png")
     tab.click("input[type=submit][value='Upload and check']")
     tab.wait_for_url("**/admin/testapp/book/import/*/")
-    tab.screenshot(path=str(screenshots / "admin-import-progress.png"))
+    screenshot(tab, screenshots, "admin-import-progress.png")
     loads: list[str] = []
     tab.on("load", lambda page: loads.append(page.url))
     confirm = tab.locator("input[name=confirm]")
@@ -117,7 +131,7 @@ def test_import_confirm_and_export_selected_in_the_admin(
     assert len(loads) == 1
     assert tab.locator(".diej-total-new").inner_text() == str(ROWS)
     assert tab.locator(".diej-status").inner_text() == "Parsed"
-    tab.screenshot(path=str(screenshots / "admin-import-dry-run.png"), full_page=True)
+    screenshot(tab, screenshots, "admin-import-dry-run.png", full_page=True)
     assert Book.objects.count() == 0
 
     # Confirm: the import runs; the page shows it done; back to the list.
@@ -144,12 +158,12 @@ def test_import_confirm_and_export_selected_in_the_admin(
     assert "Export the 2 selected rows." in tab.content()
     for name in ("author", "price", "published", "pages", "in_stock", "description"):
         tab.uncheck(f"input[name=export_fields][value={name}]")
-    tab.screenshot(path=str(screenshots / "admin-export-form.png"))
+    screenshot(tab, screenshots, "admin-export-form.png")
     tab.click("input[name=export]")
     tab.wait_for_url("**/admin/testapp/book/export/*/")
     download_link = tab.locator("a.diej-download")
     download_link.wait_for(timeout=90_000)
-    tab.screenshot(path=str(screenshots / "admin-export-done.png"))
+    screenshot(tab, screenshots, "admin-export-done.png")
     with tab.expect_download() as info:
         download_link.click()
     path = info.value.path()
@@ -175,7 +189,7 @@ def test_row_errors_are_listed_page_by_page_with_the_report(
     assert tab.locator(".diej-status").inner_text() == "Input error"
     assert tab.locator("input[name=confirm]").count() == 0
     assert tab.locator("table.diej-errors tbody tr").count() == 25
-    tab.screenshot(path=str(screenshots / "admin-import-errors.png"))
+    screenshot(tab, screenshots, "admin-import-errors.png")
     tab.click("a.diej-next")
     assert tab.locator("table.diej-errors tbody tr").count() == 5
     with tab.expect_download() as info:

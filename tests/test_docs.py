@@ -461,3 +461,33 @@ def test_the_guarantees_name_tests_that_exist():
             assert re.search(pattern, source), f"{token} is not a test of {current.name}"
             named += 1
     assert named >= 10
+
+
+def docs_screenshots_of_the_tests() -> dict[str, set[str]]:
+    """The ``DOCS_SCREENSHOTS`` set of each test module that has one: the
+    screenshots it copies into docs/images/ with ``UPDATE_DOCS_SCREENSHOTS=1``."""
+    found: dict[str, set[str]] = {}
+    for module in sorted(Path(__file__).resolve().parent.glob("test_*.py")):
+        for node in ast.parse(module.read_text()).body:
+            if isinstance(node, ast.Assign) and any(
+                isinstance(target, ast.Name) and target.id == "DOCS_SCREENSHOTS"
+                for target in node.targets
+            ):
+                found[module.name] = set(ast.literal_eval(node.value))
+    return found
+
+
+def test_the_screenshots_the_docs_show_are_made_by_the_browser_tests():
+    """Every image in docs/images/ is one a browser test makes and refreshes
+    with UPDATE_DOCS_SCREENSHOTS=1, and every page shows only those."""
+    made = docs_screenshots_of_the_tests()
+    for module in made:
+        source = (Path(__file__).resolve().parent / module).read_text()
+        assert "UPDATE_DOCS_SCREENSHOTS" in source, f"{module} never copies its screenshots"
+    refreshed = set().union(*made.values())
+    stored = {path.name for path in (DOCS / "images").iterdir()}
+    assert stored == refreshed, "docs/images/ holds images no browser test makes (or misses some)"
+    shown = {
+        name for page in PAGES for name in re.findall(r"\(images/([^)]+)\)", page.read_text())
+    }
+    assert shown == stored
