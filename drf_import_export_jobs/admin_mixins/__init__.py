@@ -1,7 +1,8 @@
 """Model admin mixins that add "Import" and "Export" to a changelist.
 
-The pages create the same import and export jobs as the REST API; a Celery
-worker runs them. See the admin page of the documentation.
+The pages create the same import and export jobs as the REST API; the task
+backend's worker (Celery or Django's tasks) runs them. See the admin page of
+the documentation.
 """
 
 from __future__ import annotations

@@ -35,7 +35,7 @@ class ExportJobAdminMixin(JobPagesMixin):
     """Adds "Export" to a model admin's changelist (its current filters and
     search apply) and the action "export selected": choose the format and
     the fields, watch the progress, download the file. The pages create the
-    same export jobs as the REST API; a Celery worker writes the file.
+    same export jobs as the REST API; the task backend's worker writes the file.
 
     Set ``export_resource_class``; override ``get_export_resource_kwargs()``
     and ``get_export_queryset()`` to shape what is exported, and

@@ -29,7 +29,7 @@ from .forms import ImportForm
 class ImportJobAdminMixin(JobPagesMixin):
     """Adds "Import" to a model admin: upload a file, review the dry run,
     confirm or cancel, watch the import. The pages create and drive the same
-    import jobs as the REST API; a Celery worker does the work.
+    import jobs as the REST API; the task backend's worker does the work.
 
     Set ``import_resource_class``; override ``get_import_resource_kwargs()``
     to give the resource arguments decided per request, and
