@@ -2,7 +2,7 @@
 # make test   run the whole test suite (SQLite + filesystem broker by default;
 #             DATABASE_URL / CELERY_BROKER_URL switch to real servers)
 # make test-fast  the unit tests only: no Celery worker, no server, no build
-#             (-m "not integration and not slow"; under 30 s)
+#             (-m "not integration and not slow"; about 35 s)
 # make lint   ruff check, ruff format --check, mypy --strict
 # make docs   build the documentation site into site/ (docs-serve: live preview)
 # make frontend  rebuild the example project's page at /app/ (Node.js; the

@@ -107,6 +107,11 @@ STORAGES = {
 # files under this prefix and fails on every request without it.
 STATIC_URL = "/static/"
 
+# Tests create users with passwords (the admin's, the API's Basic auth): the
+# default hasher's ~1M PBKDF2 rounds cost a third of a second per user, which
+# would dominate the fast tier. Not a setting for a real project.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
 for _folder in ("broker", "broker-control", "media"):
     (RUN_DIR / _folder).mkdir(parents=True, exist_ok=True)
 

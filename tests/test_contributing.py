@@ -72,15 +72,18 @@ def test_the_nox_sessions_are_the_ci_runs():
 FAST = "not integration and not slow"
 
 # Prints the fixtures each selected test uses, one test a line, and whether
-# its function starts a subprocess.
+# its function or one of its fixtures' functions starts a subprocess.
 FIXTURE_LISTER = """
 import inspect
 
 def pytest_collection_finish(session):
     for item in session.items:
-        source = inspect.getsource(getattr(item, "function", lambda: None))
+        functions = [getattr(item, "function", lambda: None)]
+        info = getattr(item, "_fixtureinfo", None)
+        for definitions in (info.name2fixturedefs.values() if info else ()):
+            functions += [definition.func for definition in definitions]
         names = getattr(item, "fixturenames", [])
-        if "subprocess." in source:
+        if any("subprocess." in inspect.getsource(function) for function in functions):
             names = [*names, "subprocess"]
         print("FIXTURES", item.nodeid, " ".join(names))
 """

@@ -136,8 +136,12 @@ def test_code_blocks_are_valid_and_run(page, db):
             continue
         if block.title:
             # A file of the reader's project (title="path"): written and run by
-            # tests/test_quickstart.py, or run by tests/test_docs_examples.py.
-            assert page.name in RUN_AS_WRITTEN | {"usage.md"}, f"{page.name}: {block.title}"
+            # tests/test_quickstart.py, run by tests/test_docs_examples.py, or
+            # the quickstart's own (index.md: checked by
+            # test_the_home_page_shows_the_quickstarts_files).
+            assert page.name in RUN_AS_WRITTEN | {"usage.md", "index.md"}, (
+                f"{page.name}: {block.title}"
+            )
             continue
         if lang == "sh" and page.name in RUN_AS_WRITTEN:
             continue
@@ -432,6 +436,29 @@ def test_the_readme_example_is_the_quickstart_code():
     for line in example.splitlines():
         code = line.split("  #")[0].strip()
         assert not code or code.startswith("#") or code in known, line
+
+
+README_LINK = re.compile(r"\]\((docs/[\w/-]+\.md)(?:#[\w-]*)?\)")
+
+
+def test_the_pages_the_readme_links_show_their_code_on_the_repository_page():
+    """The repository page shows Markdown as it is: there, a snippet include
+    is all a reader sees of its code. The pages the README links keep their
+    code inline (and tested)."""
+    linked = sorted(set(README_LINK.findall((ROOT / "README.md").read_text())))
+    assert {"docs/index.md", "docs/quickstart.md"} <= set(linked)
+    for name in linked:
+        for block in page_blocks(name.removeprefix("docs/")):
+            found = included(block.body)
+            assert found is None, f"{name} shows only an include line of {found[0]}"
+
+
+def test_the_home_page_shows_the_quickstarts_files():
+    """docs/index.md's files are the quickstart's, which tests/test_quickstart.py runs."""
+    titles = {block.title for block in page_blocks("index.md") if block.title}
+    assert titles == {"library/views.py", "mysite/urls.py"}
+    for title in titles:
+        assert page_file("index.md", title) == page_file("quickstart.md", title), title
 
 
 def test_the_readme_commands_are_make_targets():

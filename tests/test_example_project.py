@@ -100,6 +100,8 @@ print(json.dumps(out))
 """
 
 
+# Every test that takes it is marked slow: it runs manage.py in subprocesses
+# (migrate, then the checks), about 8 seconds, too long for make test-fast.
 @pytest.fixture(scope="module")
 def example(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Migrate a fresh database of the example project and run CHECKS on it."""
@@ -132,6 +134,7 @@ def example(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return json.loads(manage("shell", "-c", CHECKS).strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "case", ["anonymous", "anonymous_post", "bad_password", "unknown_user", "bad_token"]
 )
@@ -143,6 +146,7 @@ def test_missing_or_bad_credentials_are_a_401_with_www_authenticate(example, cas
     assert "detail" in answer["body"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", ["basic", "token", "session"])
 def test_basic_token_and_session_authentication_are_accepted(example, case):
     answer = example[case]
@@ -150,6 +154,7 @@ def test_basic_token_and_session_authentication_are_accepted(example, case):
     assert answer["body"]["results"] == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", ["unrouted", "unknown_prefix", "not_an_id", "unrouted_anonymous"])
 def test_paths_under_api_that_no_route_matches_are_a_json_404(example, case):
     answer = example[case]
@@ -158,11 +163,13 @@ def test_paths_under_api_that_no_route_matches_are_a_json_404(example, case):
     assert "detail" in answer["body"]
 
 
+@pytest.mark.slow
 def test_a_route_without_its_trailing_slash_is_still_redirected(example):
     answer = example["no_slash"]
     assert (answer["status"], answer["location"]) == (301, "/api/books/imports/")
 
 
+@pytest.mark.slow
 def test_the_job_admin_page_has_no_save_button_and_its_file_link_works(example):
     page = example["admin_page"]
     assert page["status"] == 200
@@ -172,6 +179,7 @@ def test_the_job_admin_page_has_no_save_button_and_its_file_link_works(example):
     assert example["admin_links"] == [{"status": 200, "content": "isbn\n9780000000001\n"}]
 
 
+@pytest.mark.slow
 def test_the_book_and_author_admins_import_and_export(example):
     expected = {"import": True, "export": True, "import_page": 200, "export_page": 200}
     assert example["changelists"] == {"book": expected, "author": expected}
@@ -181,6 +189,7 @@ FRONTEND_SOURCES = EXAMPLE / "frontend" / "src"
 APP_STATIC = EXAMPLE / "books" / "static" / "books" / "app"
 
 
+@pytest.mark.slow
 def test_the_app_page_loads_the_committed_bundle_and_sets_the_csrf_cookie(example):
     page = example["app_page"]
     assert page["status"] == 200

@@ -1,4 +1,4 @@
-"""The quickstart's URLs (docs/index.md includes them)."""
+"""The quickstart's URLs."""
 
 # --8<-- [start:urls]
 # mysite/urls.py
