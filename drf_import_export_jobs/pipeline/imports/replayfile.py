@@ -153,9 +153,12 @@ def delete_records(storage: Storage, upload_name: str) -> None:
 
 
 @contextlib.contextmanager
-def open_records(storage: Storage, upload_name: str) -> Iterator[RecordReader | None]:
+def open_records(
+    storage: Storage, upload_name: str, *, keep: bool = False
+) -> Iterator[RecordReader | None]:
     """The dry run's records of ``upload_name`` (None without any), deleted
-    when the block ends."""
+    when the block ends unless ``keep`` (a chunked import reads them again
+    on every pass and resume)."""
     name = records_name(upload_name)
     handle = None
     try:
@@ -168,4 +171,5 @@ def open_records(storage: Storage, upload_name: str) -> Iterator[RecordReader | 
     finally:
         if handle is not None:
             handle.close()
-        delete_records(storage, upload_name)
+        if not keep:
+            delete_records(storage, upload_name)
