@@ -238,8 +238,8 @@ class ParallelImportMixin:
             return AGAIN
         if schedule.last_read != count:
             raise FileParseError(
-                f"The file now holds {schedule.last_read} chunk(s) of rows; its dry run read "
-                f"{count}. Upload it again."
+                f"The file changed since its dry run, which read {count} chunk(s) of rows: "
+                f"it now holds {schedule.last_read}. Upload it again."
             )
         if schedule.waited >= 1:
             waited = schedule.waited

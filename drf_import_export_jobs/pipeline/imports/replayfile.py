@@ -106,6 +106,11 @@ class RecordReader:
         self.lines = lines
         self.chunks = 0
 
+    def skip_record(self) -> None:
+        """Pass over the next chunk's record without reading it."""
+        self.chunks += 1
+        next(self.lines, None)
+
     def next_record(self) -> dict[str, Any] | None:
         """The record of the next chunk, or None when there is none to use."""
         index = self.chunks

@@ -187,7 +187,7 @@ def run_resource(
             with schedule.take(chunk.number, alias) as taken:
                 if not taken:
                     if chunk.rows and choice.bulk and record_reader is not None:
-                        record_reader.next_record()  # the chunk's record, not used here
+                        record_reader.skip_record()
                     continue
                 collector.start_chunk()
                 for number, problem in chunk.bad_rows:

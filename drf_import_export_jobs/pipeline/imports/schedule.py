@@ -36,6 +36,10 @@ class ChunkAbandoned(Exception):
     died): the run drops its claim and reads the file again from the start."""
 
 
+class NotClaimed(Exception):
+    """The chunk is committed or another task holds it."""
+
+
 class EveryChunk:
     """Every chunk, in the caller's transaction."""
 
@@ -108,8 +112,8 @@ class ClaimedChunks(EveryChunk):
         self.last_read = number
         if number > self.count:
             raise FileParseError(
-                f"The file holds more rows than its dry run read ({self.count} chunk(s)). "
-                "Upload it again."
+                f"The file changed since its dry run, which read {self.count} chunk(s) of "
+                "rows: it now holds more. Upload it again."
             )
         if self.read_key is None:
             return
@@ -119,14 +123,16 @@ class ClaimedChunks(EveryChunk):
 
     @contextlib.contextmanager
     def take(self, number: int, alias: str) -> Iterator[bool]:
-        with self.transaction_for(alias):
-            claimed = self.pending.filter(chunk=number).select_for_update(skip_locked=True)
-            if not list(claimed.values_list("chunk", flat=True)):
-                yield False  # committed, or another task holds it
-                return
-            self._wait_for_earlier(number)
-            yield True
-            claimed.delete()
+        try:
+            with self.transaction_for(alias):
+                claimed = self.pending.filter(chunk=number).select_for_update(skip_locked=True)
+                if not list(claimed.values_list("chunk", flat=True)):
+                    raise NotClaimed()  # leaves the transaction as it was, untouched
+                self._wait_for_earlier(number)
+                yield True
+                claimed.delete()
+        except NotClaimed:
+            yield False  # committed, or another task holds it
 
     def _blocking(self, number: int) -> QuerySet[Any]:
         before = Q(chunk__lte=number - self.window) | Q(chunk__in=self.waits_for)
