@@ -21,6 +21,10 @@ django-import-export's default options) and ``rowhook`` (``default`` plus a
 
 A contender that would run past ``--budget`` seconds at a size runs on the
 ``--fallback`` file instead and its rows/s is compared (marked ``*``).
+
+``--workers 1,2`` adds a part that times one import job per size through that
+many real Celery worker processes on Redis (PostgreSQL only; see
+``bench/workers.py``); ``--scenarios=`` and ``--api-rows 0`` leave only it.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.datafiles import data_file
+from bench.workers import WorkersPart, add_arguments, worker_counts
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
@@ -101,6 +106,7 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--data-dir", default=str(BENCH_DIR / "data"))
     parser.add_argument("--json", help="also write the results to this JSON file")
+    add_arguments(parser)
     return parser.parse_args(argv)
 
 
@@ -121,12 +127,16 @@ class Bench:
             raise SystemExit(f"unknown scenario/contender/resource: {', '.join(sorted(unknown))}")
         if not self.resources:
             raise SystemExit("--resources: name at least one of " + ",".join(RESOURCES))
+        if not self.scenarios:
+            self.contenders = []
         self.data_dir = Path(args.data_dir)
         self.var = BENCH_DIR / "var"
         self.var.mkdir(exist_ok=True)
         self.database_url = self._database_url(args.database)
         self.results: list[dict[str, Any]] = []
         self.notes: list[str] = []
+        counts = worker_counts(args.workers)
+        self.workers = WorkersPart(self, counts) if counts else None
         if "copy" in self.contenders and not self.database_url.startswith("postgres"):
             self.contenders.remove("copy")
             self.notes.append(
@@ -335,14 +345,20 @@ class Bench:
                             **result,
                         }
                     )
+        if self.workers:
+            self.workers.run()
         api = None
         api_rows = parse_size(self.args.api_rows)
         if api_rows:
             self.step("raw", "prepare")
             self.state = None
             api = self.step("jobs", "api", str(api_rows))
-        print()
-        print(self.table(api, api_rows))
+        if self.results or api:
+            print()
+            print(self.table(api, api_rows))
+        if self.workers:
+            print()
+            print(self.workers.table())
         print(f"\nTotal time: {time.monotonic() - started:.0f} s")
         if self.args.json:
             Path(self.args.json).write_text(
@@ -352,6 +368,7 @@ class Bench:
                         "table": self.rows(),
                         "notes": self.notes,
                         "api": api,
+                        "workers": self.workers.json() if self.workers else None,
                     },
                     indent=2,
                 )

@@ -338,12 +338,15 @@ def run(contender: str, scenario: str, resource: str, file: str) -> dict[str, An
 
 
 def prepare() -> dict[str, Any]:
-    """Authors present, no books and no job rows (in either package's tables)."""
+    """Authors present, no books and no job rows (in either package's
+    tables), nor this package's ledger entries and job events."""
     with connection.cursor() as cursor:
         tables = set(connection.introspection.table_names(cursor))
         for table in (
             "drf_import_export_jobs_importjob",
             "drf_import_export_jobs_exportjob",
+            "drf_import_export_jobs_importledgerentry",
+            "drf_import_export_jobs_jobevent",
             "import_export_extensions_importjob",
             "import_export_extensions_exportjob",
             "books_book",
@@ -375,13 +378,15 @@ def settle() -> None:
 
 
 def check(file: str, kind: str) -> dict[str, Any]:
-    """The books table holds the file's rows (``kind`` new or update)."""
+    """The books table holds the file's rows (``kind`` new or update), each
+    ISBN once."""
     path = Path(file)
     expected = sum(1 for _ in raw_rows(path))
     count = Book.objects.count()
+    isbns = Book.objects.values("isbn").distinct().count()
     edited = Book.objects.filter(title__endswith="(2nd ed.)").count()
-    ok = count == expected and edited == (expected if kind == "update" else 0)
-    return {"ok": ok, "books": count, "expected": expected, "edited": edited}
+    ok = count == expected == isbns and edited == (expected if kind == "update" else 0)
+    return {"ok": ok, "books": count, "expected": expected, "isbns": isbns, "edited": edited}
 
 
 def api(rows: int) -> dict[str, Any]:

@@ -23,6 +23,22 @@ if SUITE == "jobs":
 
     # Room for the 1M-row files (about 125 MB as CSV).
     DRF_IMPORT_EXPORT_JOBS = {"MAX_UPLOAD_SIZE": 1024**3, "MAX_ROWS": 2_000_000}
+    if os.environ.get("BENCH_BROKER_URL"):
+        # The --workers part (bench/workers.py): Celery worker processes on a
+        # Redis broker run the job's tasks from their own queue, chunked.
+        CELERY_BROKER_URL = os.environ["BENCH_BROKER_URL"]
+        CELERY_BROKER_TRANSPORT_OPTIONS = {}
+        CELERY_TASK_ALWAYS_EAGER = False
+        # A worker busy with a task reserves no other one: a second task of
+        # the job goes to an idle worker.
+        CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+        DRF_IMPORT_EXPORT_JOBS |= {
+            "TASK_BACKEND": "celery",
+            "CELERY_APP": "example_project.celery.app",
+            "TASK_QUEUE": os.environ["BENCH_QUEUE"],
+            "COMMIT_MODE": "chunked",
+            "PARALLEL_IMPORT_TASKS": int(os.environ["BENCH_PARALLEL_TASKS"]),
+        }
 else:
     SECRET_KEY = "benchmark-only"
     INSTALLED_APPS = [

@@ -131,6 +131,15 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
                 id=f"{ID}.E070",
             )
         )
+    tasks = jobs_settings.raw("PARALLEL_IMPORT_TASKS")
+    if isinstance(tasks, bool) or not isinstance(tasks, int) or tasks < 1:
+        errors.append(
+            Error(
+                f"{SETTING_NAME}['PARALLEL_IMPORT_TASKS'] = {tasks!r} is not a number of tasks.",
+                hint="Use an int >= 1: how many tasks import one chunked import at once.",
+                id=f"{ID}.E071",
+            )
+        )
     errors += _check_input_settings()
     if backend == "celery":
         errors += _check_celery_serialization()

@@ -188,6 +188,11 @@ DEFAULTS: dict[str, Any] = {
     # "atomic" (one transaction) or "chunked" (each chunk commits with its
     # ledger entry; a failure or cancel compensates, a lost worker resumes).
     "COMMIT_MODE": "atomic",
+    # How many tasks import one chunked import's chunks at once (the import
+    # task and PARALLEL_IMPORT_TASKS - 1 more); a resource may set its own
+    # (parallel_import_tasks). Needs a database with SELECT ... FOR UPDATE
+    # SKIP LOCKED (PostgreSQL, MySQL 8, MariaDB 10.6); one task elsewhere.
+    "PARALLEL_IMPORT_TASKS": 1,
 }
 
 # Keys whose values are dotted paths, imported on first access.

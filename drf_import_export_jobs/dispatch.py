@@ -40,6 +40,8 @@ PARSE_TASK = "drf_import_export_jobs.parse_import_job"
 IMPORT_TASK = "drf_import_export_jobs.import_job_data"
 EXPORT_TASK = "drf_import_export_jobs.export_job_data"
 REVERT_TASK = "drf_import_export_jobs.revert_import_job"
+#: One more task importing a chunked import's chunks (:func:`run_part_task`).
+IMPORT_PART_TASK = "drf_import_export_jobs.import_job_part"
 #: One attempt at a webhook delivery (:func:`drf_import_export_jobs.webhooks.deliver`).
 WEBHOOK_TASK = "drf_import_export_jobs.deliver_webhook"
 
@@ -282,6 +284,31 @@ def run_job_task(task_name: str, delivered: str | None, model_label: str, job_id
             getattr(job, spec.method)()
     except InvalidJobStatus as exc:
         logger.info("Task %s: skipped, %s", task_name, exc)
+
+
+def run_part_task(delivered: str | None, model_label: str, job_id: int) -> None:
+    """Load a chunked import and import the chunks this task can claim
+    beside the run's other tasks (``import_part()``). A delivery for a job
+    that is gone, or no longer importing in the chunked commit mode, does
+    nothing and logs why; a second delivery joins the run like the first."""
+    try:
+        model = apps.get_model(model_label)
+    except (LookupError, ValueError):
+        logger.error("Task %s: unknown job model %r; skipped.", IMPORT_PART_TASK, model_label)
+        return
+    job = model._base_manager.filter(pk=job_id).first()
+    if job is None or job.status != "importing" or not getattr(job, "is_chunked", False):
+        logger.info(
+            "Task %s (%s): skipped, %s %s is not importing in chunks (%s).",
+            IMPORT_PART_TASK,
+            delivered,
+            model_label,
+            job_id,
+            "gone" if job is None else job.status,
+        )
+        return
+    with Heartbeat(job):
+        job.import_part()
 
 
 def handle_redelivery(task_name: str, delivered: str | None, job: Any) -> bool:

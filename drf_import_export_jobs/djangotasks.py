@@ -39,6 +39,12 @@ def import_job_data(model_label: str, job_id: int, task_id: str) -> None:
 
 
 @task(backend=BACKEND)
+def import_job_part(model_label: str, job_id: int, task_id: str) -> None:
+    """Import chunks of a chunked import beside its import task (``ImportJob.import_part``)."""
+    dispatch.run_part_task(task_id, model_label, job_id)
+
+
+@task(backend=BACKEND)
 def export_job_data(model_label: str, job_id: int, task_id: str) -> None:
     """Run an export job (``ExportJob.export_data``)."""
     dispatch.run_job_task(dispatch.EXPORT_TASK, task_id, model_label, job_id)
@@ -60,6 +66,7 @@ def deliver_webhook(delivery_id: int) -> None:
 DJANGO_TASKS: dict[str, Any] = {
     dispatch.PARSE_TASK: parse_import_job,
     dispatch.IMPORT_TASK: import_job_data,
+    dispatch.IMPORT_PART_TASK: import_job_part,
     dispatch.EXPORT_TASK: export_job_data,
     dispatch.REVERT_TASK: revert_import_job,
 }

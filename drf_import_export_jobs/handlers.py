@@ -13,7 +13,7 @@ from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
 from .events import delete_events
-from .models import AbstractImportJob, BaseJob, ImportLedgerEntry
+from .models import AbstractImportJob, BaseJob, ImportLedgerEntry, PendingImportChunk
 
 logger = logging.getLogger(__name__)
 
@@ -50,10 +50,13 @@ def delete_job_files(sender: type, instance: Any, **kwargs: Any) -> None:
 
 @receiver(post_delete)
 def delete_job_ledger(sender: type, instance: Any, **kwargs: Any) -> None:
-    """Delete an import job's ledger entries with the job (in its transaction)."""
+    """Delete an import job's ledger entries and pending chunks with the job
+    (in its transaction)."""
     if isinstance(instance, AbstractImportJob):
         entries = ImportLedgerEntry.for_job(instance).using(router.db_for_write(ImportLedgerEntry))
         entries.only("pk").delete()  # the images are not loaded to be deleted
+        pending = PendingImportChunk.for_job(instance)
+        pending.using(router.db_for_write(PendingImportChunk)).delete()
 
 
 @receiver(post_delete)

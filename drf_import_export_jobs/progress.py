@@ -24,6 +24,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from django.db import connections, router
+from django.db.models import F
 from django.utils import timezone
 
 from .conf import jobs_settings
@@ -46,7 +47,9 @@ class ProgressReporter:
     when it is true). The final figures are written on exit.
     """
 
-    def __init__(self, job: BaseJob, total: int | None = None) -> None:
+    def __init__(
+        self, job: BaseJob, total: int | None = None, *, current: int = 0, shared: bool = False
+    ) -> None:
         self.job = job
         self.model = type(job)
         self.alias = router.db_for_write(self.model)
@@ -55,11 +58,14 @@ class ProgressReporter:
         self.token = job.worker_token
         # Why the work should stop ("" while it holds the job).
         self.stop_reason = ""
-        self.current = 0
+        self.current = current
         self.total = total
+        # Several tasks count into the row (a parallel import): each write
+        # adds the rows counted since the previous one to the stored figure.
+        self.shared = shared
         self.every_rows = max(1, int(jobs_settings.PROGRESS_EVERY_ROWS))
         self.every_seconds = float(jobs_settings.PROGRESS_EVERY_SECONDS)
-        self._written_rows = 0
+        self._written_rows = current
         self._written_at = time.monotonic()
         self._side: BaseDatabaseWrapper | None = None
         # The figures of the last progress event logged.
@@ -93,7 +99,8 @@ class ProgressReporter:
         """Write current/total and the heartbeat to the job row now, if the
         row is still held by this run; returns whether it was written."""
         now = timezone.now()
-        values = {
+        added = self.current - self._written_rows
+        values: dict[str, Any] = {
             "progress_current": self.current,
             "progress_total": self.total,
             "heartbeat_at": now,
@@ -101,10 +108,12 @@ class ProgressReporter:
         side = self._side_connection()
         done = False
         if side is not None:
-            done = self._side_update(side, values)
+            done = self._side_update(side, values, added)
             if not done:
                 side = None
         if not done:
+            if self.shared:
+                values["progress_current"] = F("progress_current") + added
             done = bool(
                 self.model._base_manager.using(self.alias)
                 .filter(pk=self.job.pk, status=self.status, worker_token=self.token)
@@ -116,11 +125,14 @@ class ProgressReporter:
             if not self.stop_reason and not self._read_stop_reason():
                 self.stop_reason = "the job is no longer held by this run"
             return False
+        if self.shared:
+            values["progress_current"] = self._stored_current(side)
         for name, value in values.items():
             setattr(self.job, name, value)
-        if self._logged != (self.current, self.total):
+        figures = (values["progress_current"], self.total)
+        if self._logged != figures:
             record_event(self.job, PROGRESS_EVENT, side)
-            self._logged = (self.current, self.total)
+            self._logged = figures
         return True
 
     def should_stop(self) -> bool:
@@ -174,12 +186,33 @@ class ProgressReporter:
         meta = self.model._meta
         return qn(meta.db_table), qn(str(meta.pk.column))
 
-    def _side_update(self, side: BaseDatabaseWrapper, values: dict[str, Any]) -> bool:
+    def _stored_current(self, side: BaseDatabaseWrapper | None) -> int:
+        """The row's ``progress_current`` (which other tasks add to as well)."""
+        if side is not None:
+            table, pk = self._sql_names(side)
+            with side.cursor() as cursor:
+                column = side.ops.quote_name("progress_current")
+                cursor.execute(f"SELECT {column} FROM {table} WHERE {pk} = %s", [self.job.pk])
+                row = cursor.fetchone()
+            return int(row[0]) if row else 0
+        rows = self.model._base_manager.using(self.alias).filter(pk=self.job.pk)
+        return int(rows.values_list("progress_current", flat=True).first() or 0)
+
+    def _side_update(self, side: BaseDatabaseWrapper, values: dict[str, Any], added: int) -> bool:
         table, pk = self._sql_names(side)
         qn = side.ops.quote_name
-        columns = ", ".join(f"{qn(name)} = %s" for name in values)
+        columns = ", ".join(
+            f"{qn(name)} = {qn(name)} + %s"
+            if self.shared and name == "progress_current"
+            else f"{qn(name)} = %s"
+            for name in values
+        )
         params = [
-            side.ops.adapt_datetimefield_value(value) if name == "heartbeat_at" else value
+            side.ops.adapt_datetimefield_value(value)
+            if name == "heartbeat_at"
+            else added
+            if self.shared and name == "progress_current"
+            else value
             for name, value in values.items()
         ]
         held = f"{qn('status')} = %s AND {qn('worker_token')} = %s"

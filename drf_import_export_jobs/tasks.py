@@ -56,6 +56,13 @@ def import_job_data(self: Task[Any, Any], model_label: str, job_id: int) -> None
     dispatch.run_job_task(dispatch.IMPORT_TASK, self.request.id, model_label, job_id)
 
 
+@shared_task(name=dispatch.IMPORT_PART_TASK, **TASK_OPTIONS)
+def import_job_part(self: Task[Any, Any], model_label: str, job_id: int) -> None:
+    """Import chunks of a chunked import beside its import task
+    (``ImportJob.import_part``, see ``PARALLEL_IMPORT_TASKS``)."""
+    dispatch.run_part_task(self.request.id, model_label, job_id)
+
+
 @shared_task(name=dispatch.EXPORT_TASK, **TASK_OPTIONS)
 def export_job_data(self: Task[Any, Any], model_label: str, job_id: int) -> None:
     """Run an export job (``ExportJob.export_data``)."""

@@ -8,7 +8,8 @@ fresh process so its peak RSS is its own.
         .venv/bin/python scripts/profile_import.py 10000 100000
 
 Add ``--profile`` to print the cProfile top functions of the job's flow;
-``PROFILE_RESOURCE=<dotted path>`` profiles another resource of the example.
+``PROFILE_RESOURCE=<dotted path>`` profiles another resource of the example,
+``PROFILE_COMMIT_MODE=chunked`` the chunked commit mode (on one task).
 """
 
 from __future__ import annotations
@@ -141,7 +142,8 @@ def job_flow(path: Path, profile: bool) -> int:
 
     dispatch.send_job_task = lambda *args, **kwargs: None  # type: ignore[assignment]
     resource_path = os.environ.get("PROFILE_RESOURCE", "books.resources.BookResource")
-    job = ImportJob(resource_path=resource_path, file_format_name="csv")
+    mode = os.environ.get("PROFILE_COMMIT_MODE", "")  # atomic, chunked; "": the resource's
+    job = ImportJob(resource_path=resource_path, file_format_name="csv", commit_mode=mode)
     with path.open("rb") as handle:
         job.data_file.save("profile.csv", File(handle), save=False)
     job.save()

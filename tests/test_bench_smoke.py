@@ -94,3 +94,50 @@ def test_bench_options_are_checked_before_anything_runs() -> None:
         "raw COPY: skipped, COPY ... FROM STDIN needs PostgreSQL (this run: MySQL/MariaDB)."
     ]
     assert bench.resources == ["example", "default", "rowhook"]
+    with pytest.raises(SystemExit, match="--workers needs PostgreSQL"):
+        Bench(arguments(["--workers", "1,2"]))
+    with pytest.raises(SystemExit, match="--workers: expected numbers"):
+        Bench(arguments(["--workers", "1,two"]))
+    assert Bench(arguments(["--scenarios="])).contenders == []
+
+
+@pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith("postgres")
+    or not os.environ.get("CELERY_BROKER_URL", "").startswith("redis"),
+    reason="needs PostgreSQL (DATABASE_URL) and Redis (CELERY_BROKER_URL)",
+)
+def test_bench_times_one_import_job_on_1_and_2_celery_workers(tmp_path: Path) -> None:
+    """The --workers part starts real worker processes, lets them run the
+    job, checks the table and stops them again."""
+    results = tmp_path / "results.json"
+    server = os.environ["DATABASE_URL"].rsplit("/", 1)[0]
+    database = f"{server}/{os.environ.get('TEST_DATABASE_NAME', 'test')}_bench_workers"
+    env = {**os.environ, "DJANGO_MEDIA_ROOT": str(tmp_path / "media")}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.run",
+            *("--sizes", "300", "--scenarios=", "--api-rows", "0", "--workers", "1,2"),
+            *("--database", database, "--broker", os.environ["CELERY_BROKER_URL"]),
+            *("--data-dir", str(tmp_path / "data"), "--json", str(results)),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "| workers | dry run s | import s | import rows/s | whole flow rows/s" in proc.stdout
+    assert "2 workers ÷ 1: import " in proc.stdout
+    data = json.loads(results.read_text())["workers"]
+    runs = {r["workers"]: r for r in data["results"]}
+    assert set(runs) == {1, 2}
+    for count, run in runs.items():
+        assert run["rows"] == 300 and run["commit_mode"] == "chunked"
+        assert set(run["tasks"]) == {f"bench{n}" for n in range(1, count + 1)}
+        names = [name for tasks in run["tasks"].values() for name, _ in tasks]
+        assert names.count("parse_import_job") == 1 and names.count("import_job_data") == 1
+    assert [(e["workers"], e["vs_workers"]) for e in data["ratios"]] == [(2, 1)]

@@ -298,6 +298,42 @@ def test_a_lost_import_resumes_from_its_first_uncommitted_chunk(
     assert Book.objects.count() == 7
     assert Book.objects.values("isbn").distinct().count() == 7
     assert chunks(job) == [1, 2, 3, 4]
+    # The results count the chunks committed before the resume too.
+    totals = job.import_result["totals"]
+    assert job.import_result["rows"] == 7 and job.progress_current == 7
+    assert totals["new"] + totals["update"] + totals["skip"] == 7
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("rows_now", [9, 3])
+def test_a_file_with_more_rows_than_its_dry_run_fails_and_leaves_nothing(
+    make_import_job, authors, rows_now
+):
+    with override_settings(DRF_IMPORT_EXPORT_JOBS=SMALL_CHUNKS):
+        job = confirmed(make_import_job, csv_bytes(book_rows(7)))
+        # The stored upload is replaced behind the job's back.
+        with job.data_file.storage.open(job.data_file.name, "wb") as out:
+            out.write(csv_bytes(book_rows(rows_now)))
+        job.import_data()
+    job.refresh_from_db()
+    assert job.status == "import_error"
+    assert "changed since its dry run, which read 4 chunk(s)" in job.error_message
+    assert Book.objects.count() == 0 and chunks(job) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_bad_parallel_import_tasks_attribute_fails_the_import_naming_it(
+    make_import_job, authors, monkeypatch
+):
+    from tests.testapp.resources import ChunkedBookResource
+
+    monkeypatch.setattr(ChunkedBookResource, "parallel_import_tasks", 0, raising=False)
+    job = confirmed(make_import_job, csv_bytes(book_rows(3)))
+    job.import_data()
+    job.refresh_from_db()
+    assert job.status == "import_error"
+    assert "ChunkedBookResource.parallel_import_tasks = 0" in job.error_message
+    assert Book.objects.count() == 0
 
 
 def test_an_atomic_import_still_ends_in_import_error_when_lost(make_import_job):

@@ -11,7 +11,7 @@ from .base import BaseJob
 from .events import JobEvent, WebhookDelivery
 from .exports import AbstractExportJob
 from .imports import AbstractImportJob
-from .ledger import ImportLedgerEntry
+from .ledger import ImportLedgerEntry, PendingImportChunk
 from .mappings import SavedColumnMapping
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "ImportJob",
     "ImportLedgerEntry",
     "JobEvent",
+    "PendingImportChunk",
     "SavedColumnMapping",
     "WebhookDelivery",
 ]

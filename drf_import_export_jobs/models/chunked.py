@@ -39,7 +39,7 @@ from ..owner import judge_owner
 from ..pipeline.imports.revert import MAX_REPORTED_ROWS, RevertOutcome, revert_entries, rows_in
 from ..progress import ProgressReporter
 from ..transitions import transition
-from .ledger import ImportLedgerEntry
+from .ledger import ImportLedgerEntry, PendingImportChunk
 
 logger = logging.getLogger(__name__)
 
@@ -163,6 +163,7 @@ class ChunkedImportMixin:
         def start_fields(self) -> dict[str, Any]: ...
         def _safe_transition(self, target: str, allowed: tuple[str, ...], **f: Any) -> bool: ...
         def ledger_entries(self) -> Any: ...
+        def delete_staged_results(self) -> None: ...
 
     def get_commit_mode(self) -> str:
         """The job's ``commit_mode``, else its resource's (``import_commit_mode``),
@@ -209,13 +210,10 @@ class ChunkedImportMixin:
         )
         self.send_rollback_task()
 
-    def committed_chunks(self) -> set[int]:
-        """The numbers of the chunks a previous run committed."""
-        return set(self.ledger_entries().values_list("chunk", flat=True))
-
     def _aliases(self, *more: str) -> set[str]:
         job_alias = router.db_for_write(type(self))  # type: ignore[arg-type]
-        return {job_alias, router.db_for_write(ImportLedgerEntry), *more}
+        ledger_aliases = {router.db_for_write(m) for m in (ImportLedgerEntry, PendingImportChunk)}
+        return {job_alias, *ledger_aliases, *more}
 
     def _hold(self, status: str, **fields: Any) -> bool:
         """Touch the job row while it is ``status`` under this run's token
@@ -285,6 +283,8 @@ class ChunkedImportMixin:
                 except ChunkNotCompensated as exc:
                     add_outcome(outcome, exc.outcome)
                     refused.append(entry.chunk)
+        PendingImportChunk.for_job(self).using(router.db_for_write(PendingImportChunk)).delete()
+        self.delete_staged_results()
         final = self.rollback_status or S.IMPORT_ERROR
         fields: dict[str, Any] = {"revert_result": outcome.as_dict()}
         if final == S.IMPORT_ERROR:
@@ -310,14 +310,23 @@ class ChunkedImportMixin:
                 raise JobCancelled()
 
     def finish_stopped_import(self) -> None:
-        """After a chunked run stopped (cancel, take-over): compensate when
-        the job is now ``rolling_back`` under this run's token."""
-        fresh = type(self)._base_manager.filter(pk=self.pk)  # type: ignore[attr-defined]
-        row = fresh.values("status", "worker_token").first()
+        """After a task of a chunked run stopped (cancel, take-over):
+        compensate when the job is now ``rolling_back`` under this run's
+        token, taking it with a token of its own first (one conditional
+        UPDATE: of the run's tasks, one rolls back)."""
         S = self.ImportStatus  # type: ignore[attr-defined]
-        if row and row["status"] == S.ROLLING_BACK and row["worker_token"] == self.worker_token:
-            self.refresh_from_db()  # type: ignore[attr-defined]
-            self.compensate()
+        try:
+            transition(
+                self,  # type: ignore[arg-type]
+                S.ROLLING_BACK,
+                (S.ROLLING_BACK,),
+                when=Q(worker_token=self.worker_token),
+                **self.start_fields(),
+            )
+        except InvalidJobStatus:
+            return
+        self.refresh_from_db()  # type: ignore[attr-defined]
+        self.compensate()
 
     # -- a lost worker -----------------------------------------------------------
 

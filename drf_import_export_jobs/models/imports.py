@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from functools import partial
 from typing import Any
@@ -36,12 +35,15 @@ from .chunked import (
     rollback_status_field,
 )
 from .mappings import ColumnMatchingMixin, SavedColumnMapping
+from .parallel import ParallelImportMixin
 from .reverts import RevertibleImportMixin
 
 logger = logging.getLogger(__name__)
 
 
-class AbstractImportJob(ChunkedImportMixin, ColumnMatchingMixin, RevertibleImportMixin, BaseJob):
+class AbstractImportJob(
+    ParallelImportMixin, ChunkedImportMixin, ColumnMatchingMixin, RevertibleImportMixin, BaseJob
+):
     """An upload that is dry-run (parsed), reviewed, confirmed and imported.
 
     ``created -> parsing -> parsed | input_error | parse_error``;
@@ -371,10 +373,12 @@ class AbstractImportJob(ChunkedImportMixin, ColumnMatchingMixin, RevertibleImpor
     def import_data(self) -> None:
         """Import the file: ``import_confirmed -> importing -> imported | import_error``.
 
-        All rows are written in one transaction; on any error, or when the job
-        is cancelled meanwhile, it is rolled back and no row is left behind.
-        Each chunk records what it wrote in the job's ledger, in the same
-        transaction (see :meth:`revert_import`).
+        In the ``atomic`` commit mode all rows are written in one
+        transaction; on any error, or when the job is cancelled meanwhile,
+        it is rolled back and no row is left behind. Each chunk records what
+        it wrote in the job's ledger, in the same transaction (see
+        :meth:`revert_import`). In the ``chunked`` commit mode each chunk
+        commits on its own, on one task or several (:meth:`import_chunks`).
         """
         S = self.ImportStatus
         if self.status == S.ROLLING_BACK:  # a chunked import's rollback to go on with
@@ -391,15 +395,20 @@ class AbstractImportJob(ChunkedImportMixin, ColumnMatchingMixin, RevertibleImpor
             traceback="",
         )
         collector = ResultCollector()
+        try:
+            if self.store_commit_mode() == CommitMode.CHUNKED:
+                self.import_chunks(first=True)
+                return
+        except JobConfigurationError as exc:
+            self._fail_import(collector, self._error_fields(exc, False))
+            return
         skip_invalid = self.skip_invalid_rows
 
         def must_stop(c: ResultCollector) -> bool:
             return c.has_row_errors or (c.has_invalid_rows and not skip_invalid)
 
         alias = router.db_for_write(type(self))
-        chunked = False
         try:
-            chunked = self.store_commit_mode() == CommitMode.CHUNKED
             with (
                 ProgressReporter(self, self.progress_total) as progress,
                 self.data_file.open("rb") as stream,
@@ -413,9 +422,7 @@ class AbstractImportJob(ChunkedImportMixin, ColumnMatchingMixin, RevertibleImpor
                 engine = (self.parse_result or {}).get("engine")
                 choice = runner.log_engine(resource) if engine is None else None
                 ledger = self.get_ledger_recorder(resource)
-                if chunked:
-                    self.check_chunked_ledger(resource, ledger)
-                with contextlib.nullcontext() if chunked else transaction.atomic(using=alias):
+                with transaction.atomic(using=alias):
                     runner.run_resource(
                         stream,
                         self.file_format_name,
@@ -428,8 +435,6 @@ class AbstractImportJob(ChunkedImportMixin, ColumnMatchingMixin, RevertibleImpor
                         choice=choice or choose_engine(resource),
                         match=self.match_columns_for_import,
                         ledger=ledger,
-                        commit_chunk=self.chunk_transaction if chunked else None,
-                        skip_chunks=self.committed_chunks() if chunked else frozenset(),
                     )
                     if must_stop(collector):
                         raise runner.RowsFailed()
@@ -451,8 +456,6 @@ class AbstractImportJob(ChunkedImportMixin, ColumnMatchingMixin, RevertibleImpor
                 str(exc) or progress.stop_reason or "cancelled",
             )
             collector.close()
-            if chunked:
-                self.finish_stopped_import()
             return
         except JobConfigurationError as exc:
             self._fail_import(collector, self._error_fields(exc, False))
@@ -473,7 +476,9 @@ class AbstractImportJob(ChunkedImportMixin, ColumnMatchingMixin, RevertibleImpor
         S = self.ImportStatus
         report = self._save_report(collector)
         if self.is_chunked:
+            # A new token: the other tasks of the run stop, this one rolls back.
             target, ending = S.ROLLING_BACK, self.rollback_fields(S.IMPORT_ERROR)
+            ending.update(self.start_fields())
         else:
             target, ending = S.IMPORT_ERROR, {"import_finished_at": timezone.now()}
         done = self._safe_transition(

@@ -20,7 +20,10 @@ class ImportLedgerEntry(models.Model):
     the resource deleted. Values are encoded per field (see
     :mod:`drf_import_export_jobs.pipeline.imports.ledger`). ``complete`` is
     false when the chunk wrote rows the ledger could not record (a revert
-    is then refused). One entry per (job, chunk).
+    is then refused). ``result`` holds what the chunk's rows came to
+    (``{"totals": {...}, "rows": n, "errors": [...]}``, as in the job's
+    results, with every error of the chunk): a chunked import's results
+    are summed from its entries. One entry per (job, chunk).
     """
 
     job_model = models.CharField(_("job model"), max_length=100)
@@ -34,6 +37,7 @@ class ImportLedgerEntry(models.Model):
     updated = models.JSONField(_("before-images of updated rows"), default=list)
     deleted = models.JSONField(_("before-images of deleted rows"), default=list)
     complete = models.BooleanField(_("every write recorded"), default=True)
+    result = models.JSONField(_("results of the chunk's rows"), null=True, blank=True)
     recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True, db_index=True)
 
     class Meta:
@@ -52,4 +56,38 @@ class ImportLedgerEntry(models.Model):
     @classmethod
     def for_job(cls, job: Any) -> models.QuerySet[ImportLedgerEntry]:
         """The entries of ``job`` (an import job of any model)."""
+        return cls._base_manager.filter(job_model=job._meta.label_lower, job_id=str(job.pk))
+
+
+class PendingImportChunk(models.Model):
+    """A chunk of a parallel import that no task has committed yet.
+
+    One row per chunk is created when a chunked import starts on several
+    tasks (see :mod:`drf_import_export_jobs.models.parallel`). A task claims
+    a chunk by locking its row (``SELECT ... FOR UPDATE SKIP LOCKED``) in
+    the chunk's transaction and deletes it in the same transaction, with
+    the chunk's ledger entry: a task that dies releases its claim with its
+    transaction, and another task takes the chunk.
+    """
+
+    job_model = models.CharField(_("job model"), max_length=100)
+    job_id = models.CharField(_("job id"), max_length=64)
+    chunk = models.PositiveIntegerField(_("chunk number"))
+
+    class Meta:
+        verbose_name = _("pending import chunk")
+        verbose_name_plural = _("pending import chunks")
+        ordering = ("job_model", "job_id", "chunk")
+        constraints = [
+            models.UniqueConstraint(
+                fields=("job_model", "job_id", "chunk"), name="pending_import_chunk_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job_model} {self.job_id} chunk {self.chunk} (pending)"
+
+    @classmethod
+    def for_job(cls, job: Any) -> models.QuerySet[PendingImportChunk]:
+        """The pending chunks of ``job`` (an import job of any model)."""
         return cls._base_manager.filter(job_model=job._meta.label_lower, job_id=str(job.pk))

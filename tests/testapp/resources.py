@@ -263,3 +263,51 @@ class CompensationGatedBookResource(BookResource):
             gate.meet(instance.isbn)
 
         pre_delete.connect(meet, sender=Book, weak=False, dispatch_uid="compensation-gate")
+
+
+class ParallelBookResource(BookResource):
+    """Chunked, on two tasks at once (the bulk engine)."""
+
+    import_commit_mode = "chunked"
+    parallel_import_tasks = 2
+
+
+class ParallelTracedBookResource(BookResource):
+    """Chunked, on two tasks at once. The import (not the dry run) of each
+    chunk takes ``pause`` seconds and appends a JSON line to
+    ``<trace_dir>/trace.jsonl``: the process, the chunk's ISBNs, its start
+    and end. The chunk holding the ISBN ``fail_key`` raises."""
+
+    import_commit_mode = "chunked"
+    parallel_import_tasks = 2
+
+    def __init__(self, trace_dir="", pause=0.0, fail_key="", **kwargs):
+        super().__init__(**kwargs)
+        self.trace_dir = trace_dir
+        self.pause = pause
+        self.fail_key = fail_key
+
+    def import_data(self, dataset, *args, dry_run=False, **kwargs):
+        if dry_run:
+            return super().import_data(dataset, *args, dry_run=dry_run, **kwargs)
+        import json
+        import os
+        import time
+        from pathlib import Path
+
+        started = time.time()
+        time.sleep(self.pause)
+        isbns = list(dataset["isbn"])
+        if self.fail_key and self.fail_key in isbns:
+            raise RuntimeError(f"failing at {self.fail_key}")
+        result = super().import_data(dataset, *args, dry_run=dry_run, **kwargs)
+        line = {
+            "pid": os.getpid(),
+            "isbns": isbns,
+            "titles": list(dataset["title"]),
+            "start": started,
+            "end": time.time(),
+        }
+        with (Path(self.trace_dir) / "trace.jsonl").open("a") as out:
+            out.write(json.dumps(line) + "\n")
+        return result

@@ -412,11 +412,17 @@ class LedgerRecorder:
                 known[key] = stored
         return known
 
-    def write_chunk(self, number: int, *, always: bool = False) -> ImportLedgerEntry | None:
-        """Write the entry of chunk ``number`` (in the current transaction)
-        and start the next chunk. Returns it (None when the chunk wrote
-        nothing, unless ``always``: the chunked commit mode marks every
-        committed chunk with its entry)."""
+    def write_chunk(
+        self,
+        number: int,
+        *,
+        always: bool = False,
+        result: dict[str, Any] | None = None,
+    ) -> ImportLedgerEntry | None:
+        """Write the entry of chunk ``number`` (in the current transaction),
+        with what its rows came to (``result``), and start the next chunk.
+        Returns it (None when the chunk wrote nothing, unless ``always``:
+        the chunked commit mode marks every committed chunk with its entry)."""
         touched = {**self.created, **self.updated, **self.deleted}
         known = self._known_after()
         unread = [pk for key, pk in touched.items() if key not in known]
@@ -453,7 +459,7 @@ class LedgerRecorder:
         self.reset_chunk()
         if not (created or updated or deleted) and complete and not always:
             return None
-        return ImportLedgerEntry._base_manager.using(self.entry_alias).create(
+        entry = ImportLedgerEntry(
             job_model=self.job_model,
             job_id=self.job_id,
             chunk=number,
@@ -463,4 +469,7 @@ class LedgerRecorder:
             updated=updated,
             deleted=deleted,
             complete=complete,
+            result=result,
         )
+        entry.save(using=self.entry_alias, force_insert=True)
+        return entry

@@ -106,6 +106,11 @@ class RecordReader:
         self.lines = lines
         self.chunks = 0
 
+    def skip_record(self) -> None:
+        """Pass over the next chunk's record without reading it."""
+        self.chunks += 1
+        next(self.lines, None)
+
     def next_record(self) -> dict[str, Any] | None:
         """The record of the next chunk, or None when there is none to use."""
         index = self.chunks
@@ -153,9 +158,12 @@ def delete_records(storage: Storage, upload_name: str) -> None:
 
 
 @contextlib.contextmanager
-def open_records(storage: Storage, upload_name: str) -> Iterator[RecordReader | None]:
+def open_records(
+    storage: Storage, upload_name: str, *, keep: bool = False
+) -> Iterator[RecordReader | None]:
     """The dry run's records of ``upload_name`` (None without any), deleted
-    when the block ends."""
+    when the block ends unless ``keep`` (a chunked import reads them again
+    on every pass and resume)."""
     name = records_name(upload_name)
     handle = None
     try:
@@ -168,4 +176,5 @@ def open_records(storage: Storage, upload_name: str) -> Iterator[RecordReader | 
     finally:
         if handle is not None:
             handle.close()
-        delete_records(storage, upload_name)
+        if not keep:
+            delete_records(storage, upload_name)

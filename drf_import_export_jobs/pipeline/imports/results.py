@@ -52,14 +52,20 @@ class ResultCollector:
         self.columns: dict[str, Any] | None = None
         self._report: IO[str] | None = None
         self._writer: Any = None
+        # The chunk being collected (start_chunk()): its first figures and errors.
+        self._chunk_start: tuple[dict[str, int], int] | None = None
+        self._chunk_errors: list[dict[str, Any]] = []
 
     # -- adding -------------------------------------------------------------
 
     def add_error(self, row: int | None, field: str | None, message: str) -> None:
         """Record one error entry (``row``/``field`` may be None)."""
         self.error_count += 1
+        entry = {"row": row, "field": field, "message": message}
         if len(self.errors) < self.max_errors:
-            self.errors.append({"row": row, "field": field, "message": message})
+            self.errors.append(entry)
+        if self._chunk_start is not None:
+            self._chunk_errors.append(entry)
         if self._writer is None:
             # Kept open across chunks; closed by close().
             self._report = tempfile.TemporaryFile("w+", encoding="utf-8", newline="")  # noqa: SIM115
@@ -99,6 +105,36 @@ class ResultCollector:
                 name = None if field == NON_FIELD_ERRORS else field
                 for message in messages:
                     self.add_error(number, name, str(message))
+
+    # -- one chunk at a time --------------------------------------------------
+
+    def start_chunk(self) -> None:
+        """Start collecting one chunk's own figures (see :meth:`chunk_result`)."""
+        self._chunk_start = (dict(self.totals), self.rows)
+        self._chunk_errors = []
+
+    def chunk_result(self) -> dict[str, Any]:
+        """What the rows since :meth:`start_chunk` came to, with every error
+        of the chunk: ``{"totals": {...}, "rows": n, "errors": [...]}``."""
+        totals, rows = self._chunk_start or (dict.fromkeys(ROW_TYPES, 0), 0)
+        result = {
+            "totals": {key: self.totals[key] - totals[key] for key in ROW_TYPES},
+            "rows": self.rows - rows,
+            "errors": list(self._chunk_errors),
+        }
+        self._chunk_start = None
+        self._chunk_errors = []
+        return result
+
+    def add_chunk_result(self, result: dict[str, Any] | None) -> None:
+        """Add a chunk's stored :meth:`chunk_result` (a ledger entry's)."""
+        if not result:
+            return
+        for key in ROW_TYPES:
+            self.totals[key] += int(result.get("totals", {}).get(key, 0))
+        self.rows += int(result.get("rows", 0))
+        for error in result.get("errors", ()):
+            self.add_error(error.get("row"), error.get("field"), str(error.get("message", "")))
 
     # -- reading ------------------------------------------------------------
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Container, Iterator
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from functools import partial
 from typing import IO, Any
 
@@ -33,6 +33,7 @@ from .ledger import LedgerRecorder
 from .reading import Table, open_table
 from .replayfile import RecordReader, RecordWriter
 from .results import ResultCollector
+from .schedule import EveryChunk
 from .sequences import forward_only_sequence_reset
 
 logger = logging.getLogger(__name__)
@@ -112,8 +113,7 @@ def run_resource(
     choice: EngineChoice | None = None,
     match: ColumnMatcher | None = None,
     ledger: LedgerRecorder | None = None,
-    commit_chunk: Callable[[str], AbstractContextManager[None]] | None = None,
-    skip_chunks: Container[int] = frozenset(),
+    schedule: EveryChunk | None = None,
 ) -> EngineChoice:
     """Import (or dry-run) every row of ``stream`` through ``resource``.
 
@@ -123,18 +123,23 @@ def run_resource(
     :mod:`.replayfile`). ``choice`` is the engine, chosen (and logged) here when
     not given; ``match`` matches the file's headers to the resource's fields
     (see :func:`open_checked`). With ``ledger`` (an import) each chunk's
-    writes are recorded in it, in the chunk's transaction (:mod:`.ledger`).
-    With ``commit_chunk`` (the chunked commit mode) each chunk runs in
-    ``commit_chunk(alias)``, a transaction of its own, and writes its ledger
-    entry even when it wrote no row (the entry marks the chunk committed);
-    a chunk whose rows must stop the import is rolled back with it. Chunks
-    numbered in ``skip_chunks`` (committed by an earlier run) are read past
-    without running the resource, and their dry-run records skipped.
+    writes are recorded in it, with what its rows came to, in the chunk's
+    transaction (:mod:`.ledger`).
+
+    ``schedule`` (:mod:`.schedule`; by default :class:`~.schedule.EveryChunk`)
+    says which chunks this run imports and wraps each in its transaction.
+    Where each chunk commits on its own (the chunked commit mode), its
+    ledger entry is written even when it wrote no row (the entry marks the
+    chunk committed) and a chunk whose rows must stop the import is rolled
+    back with it. Chunks the schedule passes over are read past without
+    running the resource, their dry-run records skipped; only the rows of
+    the chunks this run imports count in ``collector`` and ``progress``.
     Returns the engine that ran. Raises :class:`RowsFailed` as soon as
     ``stop_when(collector)`` is true after a chunk. Raises
     :class:`JobCancelled` when, between chunks, the job was cancelled or
     otherwise left the run (``progress.should_stop()``).
     """
+    schedule = schedule or EveryChunk()
     if choice is None:
         choice = log_engine(resource)
     collector.engine = choice.as_dict()
@@ -150,6 +155,7 @@ def run_resource(
     )
     if table.total is not None:
         progress.set_total(table.total)
+    schedule.open(resource, table.headers)
     kwargs = dict(import_kwargs or {})
     import_chunk: Callable[[list[list[Any]]], Result]
     if choice.bulk:
@@ -173,53 +179,71 @@ def run_resource(
 
         import_chunk = run_rows if ledger is None else partial(ledger.run_watched, run_rows)
 
-    reported = 0
     with _rolled_back(alias, dry_run and choice.bulk):
-        for chunk, (rows, numbers, number) in enumerate(_chunks(table, collector), 1):
+        for chunk in _chunks(table):
             if progress.should_stop():
                 raise JobCancelled()
-            if chunk in skip_chunks:
-                if rows and choice.bulk and record_reader is not None:
-                    record_reader.next_record()  # the committed chunk's record
-            else:
-                own = contextlib.nullcontext() if commit_chunk is None else commit_chunk(alias)
-                with own:
-                    if rows:
-                        with forward_only_sequence_reset(alias):
-                            result = import_chunk(rows)
-                        collector.add_result(result, numbers, resource)
-                    if ledger is not None and (rows or commit_chunk is not None):
-                        ledger.write_chunk(chunk, always=commit_chunk is not None)
-                    if stop_when is not None and stop_when(collector):
-                        raise RowsFailed()
-            progress.advance(number - reported)
-            reported = number
+            schedule.read(chunk.number, chunk.rows)
+            with schedule.take(chunk.number, alias) as taken:
+                if not taken:
+                    if chunk.rows and choice.bulk and record_reader is not None:
+                        record_reader.skip_record()
+                    continue
+                collector.start_chunk()
+                for number, problem in chunk.bad_rows:
+                    collector.add_bad_row(number, problem)
+                if chunk.rows:
+                    with forward_only_sequence_reset(alias):
+                        result = import_chunk(chunk.rows)
+                    collector.add_result(result, chunk.numbers, resource)
+                done = collector.chunk_result()
+                if ledger is not None and (chunk.rows or schedule.commits):
+                    ledger.write_chunk(chunk.number, always=schedule.commits, result=done)
+                if stop_when is not None and stop_when(collector):
+                    raise RowsFailed()
+            progress.advance(chunk.read)
     return choice
 
 
-def _chunks(
-    table: Table, collector: ResultCollector
-) -> Iterator[tuple[list[list[Any]], list[int], int]]:
-    """The file's good rows ``CHUNK_SIZE`` rows at a time, with their row
-    numbers and the number of rows read so far (rows with the wrong number of
-    cells go to ``collector`` as they are read). Always yields at least once."""
+@dataclass
+class Chunk:
+    """``CHUNK_SIZE`` consecutive rows of the file: the good ones with their
+    row numbers, the ones with the wrong number of cells with the problem,
+    and how many rows it holds in all (``read``)."""
+
+    number: int
+    rows: list[list[Any]] = field(default_factory=list)
+    numbers: list[int] = field(default_factory=list)
+    bad_rows: list[tuple[int, str]] = field(default_factory=list)
+    read: int = 0
+
+
+def _chunks(table: Table) -> Iterator[Chunk]:
+    """The file's rows ``CHUNK_SIZE`` rows at a time, numbered from 1.
+    Always yields at least once (the last chunk may hold no row)."""
     size = max(1, int(jobs_settings.CHUNK_SIZE))
-    rows: list[list[Any]] = []
-    numbers: list[int] = []
+    chunk = Chunk(1)
     number = 0
     for cells, problem in table.rows():
         number += 1
+        chunk.read += 1
         if problem:
-            collector.add_bad_row(number, problem)
+            chunk.bad_rows.append((number, problem))
         else:
-            rows.append(cells)
-            numbers.append(number)
+            chunk.rows.append(cells)
+            chunk.numbers.append(number)
         if number % size == 0:
-            yield rows, numbers, number
-            rows, numbers = [], []
-    yield rows, numbers, number
+            yield chunk
+            chunk = Chunk(chunk.number + 1)
+    yield chunk
     if number == 0:
         raise FileParseError("The file has a header row but no data rows.")
+
+
+def chunk_count(rows: int) -> int:
+    """How many chunks :func:`run_resource` reads from a file of ``rows``
+    data rows (the last one may hold no row)."""
+    return rows // max(1, int(jobs_settings.CHUNK_SIZE)) + 1
 
 
 def log_engine(resource: Resource) -> EngineChoice:
