@@ -349,6 +349,12 @@ def handle_redelivery(task_name: str, delivered: str | None, job: Any) -> bool:
         )
         return False
     restarted = job.status in job.PENDING
+    if not restarted:
+        outcome = f"the job ended as {job.status}"
+    elif getattr(job, "is_chunked", False) and task_name == IMPORT_TASK:
+        outcome = "resuming it from its first uncommitted chunk"
+    else:
+        outcome = "running it again from the start"
     logger.warning(
         "Task %s (%s): redelivered for %s whose worker was lost (%s; %s); %s.",
         task_name,
@@ -356,6 +362,6 @@ def handle_redelivery(task_name: str, delivered: str | None, job: Any) -> bool:
         job,
         seen,
         verdict.reason,
-        "running it again from the start" if restarted else f"the job ended as {job.status}",
+        outcome,
     )
     return restarted

@@ -381,7 +381,7 @@ def killed_before_chunk(monkeypatch: Any, number: int, job: ImportJob) -> Import
 
 @pytest.mark.django_db(transaction=True)
 def test_a_redelivered_task_resumes_the_import_of_a_dead_worker(
-    make_import_job, authors, monkeypatch
+    make_import_job, authors, monkeypatch, caplog
 ):
     from drf_import_export_jobs.tasks import import_job_data
 
@@ -390,6 +390,7 @@ def test_a_redelivered_task_resumes_the_import_of_a_dead_worker(
         job = killed_before_chunk(monkeypatch, 3, job)
         assert chunks(job) == [1, 2] and Book.objects.count() == 4
         import_job_data.apply(args=[job._meta.label, job.pk], task_id=job.import_task_id)
+    assert "resuming it from its first uncommitted chunk" in caplog.text
     job.refresh_from_db()
     assert (job.status, job.worker_restarts) == ("imported", 1), job.error_message
     assert Book.objects.count() == 7 and Book.objects.values("isbn").distinct().count() == 7

@@ -241,5 +241,6 @@ def test_a_redelivered_chunked_import_resumes_without_the_sweep(
         second.kill()
     assert job.status == "imported", log[-3000:]
     assert job.worker_restarts == 1 and "redelivered" in log
+    assert "resuming it from its first uncommitted chunk" in log
     assert Book.objects.count() == 200 and duplicates() == 0
     assert chunks(job) == [1, 2, 3, 4, 5]
