@@ -2,7 +2,7 @@
 # make test   run the whole test suite (SQLite + filesystem broker by default;
 #             DATABASE_URL / CELERY_BROKER_URL switch to real servers)
 # make test-fast  the unit tests only: no Celery worker, no server, no build
-#             (-m "not integration and not slow"; about 35 s)
+#             (-m "not integration and not slow", on every core; about 25 s)
 # make lint   ruff check, ruff format --check, mypy --strict
 # make docs   build the documentation site into site/ (docs-serve: live preview)
 # make frontend  rebuild the example project's page at /app/ (Node.js; the
@@ -41,7 +41,7 @@ test: venv
 # The tests that start no Celery worker, server, browser or build (markers in
 # pyproject.toml): what to run while editing; `make test` before committing.
 test-fast: venv
-	@$(VENV)/bin/python -m pytest -m "not integration and not slow" -q $(PYTEST_ARGS)
+	@$(VENV)/bin/python -m pytest -m "not integration and not slow" -n auto -q $(PYTEST_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check .

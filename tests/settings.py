@@ -16,7 +16,11 @@ import django
 
 BASE_DIR = Path(__file__).resolve().parent
 RUN_DIR = Path(os.environ.get("TEST_RUN_DIR") or tempfile.mkdtemp(prefix="diej-tests-"))
-os.environ.setdefault("TEST_RUN_DIR", str(RUN_DIR))
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # pytest -n: each test process has its own files (and database).
+    RUN_DIR = RUN_DIR / os.environ["PYTEST_XDIST_WORKER"]
+    RUN_DIR.mkdir(parents=True, exist_ok=True)
+os.environ["TEST_RUN_DIR"] = str(RUN_DIR)
 
 SECRET_KEY = "tests-only-not-secret"
 DEBUG = False
