@@ -2,17 +2,40 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
-class ImportLedgerEntry(models.Model):
-    """What one chunk of one import job wrote, recorded in the chunk's transaction.
+class ImportChunkRow(models.Model):
+    """A row about one chunk of one import job (abstract).
 
     The job is named by its model's label and primary key (``job_model``,
-    ``job_id``), so one ledger serves every import job model a project has.
+    ``job_id``), so one table serves every import job model a project has;
+    ``chunk`` is the chunk's number in the file (1, 2, ... of ``CHUNK_SIZE``
+    rows)."""
+
+    job_model = models.CharField(_("job model"), max_length=100)
+    job_id = models.CharField(_("job id"), max_length=64)
+    chunk = models.PositiveIntegerField(_("chunk number"))
+
+    class Meta:
+        abstract = True
+        ordering = ("job_model", "job_id", "chunk")
+
+    def __str__(self) -> str:
+        return f"{self.job_model} {self.job_id} chunk {self.chunk}"
+
+    @classmethod
+    def for_job(cls, job: Any) -> models.QuerySet[Self]:
+        """The rows of ``job`` (an import job of any model)."""
+        return cls._base_manager.filter(job_model=job._meta.label_lower, job_id=str(job.pk))
+
+
+class ImportLedgerEntry(ImportChunkRow):
+    """What one chunk of one import job wrote, recorded in the chunk's transaction.
+
     ``created`` holds ``[pk, after_digest]`` per row the chunk created;
     ``updated`` holds ``[pk, before, after_digest]`` per row it changed (the
     row's concrete field values before the import, as JSON, and a digest of
@@ -26,9 +49,6 @@ class ImportLedgerEntry(models.Model):
     are summed from its entries. One entry per (job, chunk).
     """
 
-    job_model = models.CharField(_("job model"), max_length=100)
-    job_id = models.CharField(_("job id"), max_length=64)
-    chunk = models.PositiveIntegerField(_("chunk number"))
     model = models.CharField(
         _("model of the rows"), max_length=100, help_text=_("The label of the imported model.")
     )
@@ -40,44 +60,30 @@ class ImportLedgerEntry(models.Model):
     result = models.JSONField(_("results of the chunk's rows"), null=True, blank=True)
     recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True, db_index=True)
 
-    class Meta:
+    class Meta(ImportChunkRow.Meta):
         verbose_name = _("import ledger entry")
         verbose_name_plural = _("import ledger entries")
-        ordering = ("job_model", "job_id", "chunk")
         constraints = [
             models.UniqueConstraint(
                 fields=("job_model", "job_id", "chunk"), name="import_ledger_one_entry_per_chunk"
             )
         ]
 
-    def __str__(self) -> str:
-        return f"{self.job_model} {self.job_id} chunk {self.chunk}"
 
-    @classmethod
-    def for_job(cls, job: Any) -> models.QuerySet[ImportLedgerEntry]:
-        """The entries of ``job`` (an import job of any model)."""
-        return cls._base_manager.filter(job_model=job._meta.label_lower, job_id=str(job.pk))
+class PendingImportChunk(ImportChunkRow):
+    """A chunk of a chunked import that no task has committed yet.
 
-
-class PendingImportChunk(models.Model):
-    """A chunk of a parallel import that no task has committed yet.
-
-    One row per chunk is created when a chunked import starts on several
-    tasks (see :mod:`drf_import_export_jobs.models.parallel`). A task claims
-    a chunk by locking its row (``SELECT ... FOR UPDATE SKIP LOCKED``) in
-    the chunk's transaction and deletes it in the same transaction, with
-    the chunk's ledger entry: a task that dies releases its claim with its
-    transaction, and another task takes the chunk.
+    One row per chunk is created when a chunked import's run starts, on one
+    task or several (see :mod:`drf_import_export_jobs.models.parallel`). A
+    task claims a chunk by locking its row (``SELECT ... FOR UPDATE SKIP
+    LOCKED``) in the chunk's transaction and deletes it in the same
+    transaction, with the chunk's ledger entry: a task that dies releases
+    its claim with its transaction, and another task takes the chunk.
     """
 
-    job_model = models.CharField(_("job model"), max_length=100)
-    job_id = models.CharField(_("job id"), max_length=64)
-    chunk = models.PositiveIntegerField(_("chunk number"))
-
-    class Meta:
+    class Meta(ImportChunkRow.Meta):
         verbose_name = _("pending import chunk")
         verbose_name_plural = _("pending import chunks")
-        ordering = ("job_model", "job_id", "chunk")
         constraints = [
             models.UniqueConstraint(
                 fields=("job_model", "job_id", "chunk"), name="pending_import_chunk_once"
@@ -85,9 +91,4 @@ class PendingImportChunk(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.job_model} {self.job_id} chunk {self.chunk} (pending)"
-
-    @classmethod
-    def for_job(cls, job: Any) -> models.QuerySet[PendingImportChunk]:
-        """The pending chunks of ``job`` (an import job of any model)."""
-        return cls._base_manager.filter(job_model=job._meta.label_lower, job_id=str(job.pk))
+        return f"{super().__str__()} (pending)"
