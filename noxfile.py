@@ -7,8 +7,8 @@ virtual environment, the dependencies and the pytest options are CI's:
   Python >= 3.12 (``.venv``);
 - ``postgres``: PostgreSQL and Redis on 127.0.0.1, Django 5.2 LTS, Python 3.11
   (``.venv-py311-dj52``); the servers must be running;
-- ``mariadb``: the import engine's parity suite on MariaDB (127.0.0.1:3306,
-  root without a password) in ``.venv``, with mysqlclient (which builds
+- ``mariadb``: the import engine's parity suite and the parallel chunks on
+  MariaDB (127.0.0.1:3306, root without a password) in ``.venv``, with mysqlclient (which builds
   against the MariaDB client headers, Debian's ``libmariadb-dev``).
 
 Arguments after ``--`` go to pytest, e.g. ``nox -s sqlite -- tests/test_import.py``.
@@ -39,7 +39,7 @@ MARIADB_ENV = {
     "DATABASE_URL": "mysql://root@127.0.0.1:3306/test",
     "TEST_DATABASE_NAME": "test_ci_engine",
 }
-MARIADB_MAKE_ARGS = ["PYTEST_ARGS=tests/test_engine_parity.py"]
+MARIADB_MAKE_ARGS = ["PYTEST_ARGS=tests/test_engine_parity.py tests/test_parallel_chunks.py"]
 
 
 def python311() -> str:
