@@ -24,7 +24,7 @@ from django.db.models import Count
 from django.test import override_settings
 
 from drf_import_export_jobs.models import ImportLedgerEntry, JobEvent, PendingImportChunk
-from tests.conftest import book_rows, csv_bytes, set_cell
+from tests.conftest import WorkerProcess, book_rows, csv_bytes, set_cell, wait_for_status
 from tests.test_worker_faults import KillableWorker, isbn, wait_until
 from tests.testapp.models import Book
 
@@ -244,4 +244,44 @@ def test_a_killed_worker_leaves_its_chunk_to_the_other(two_workers, make_import_
     assert job.status == "imported", job.error_message
     assert Book.objects.count() == 1000 and duplicates() == 0
     assert job.import_result["totals"]["new"] == 1000
+    assert status_events(job, "imported") == 1
+
+
+def test_two_django_tasks_workers_import_one_file(transactional_db, make_import_job, ann):
+    """The same with ``TASK_BACKEND = "django"``: two django-tasks-db
+    ``db_worker`` processes; the import task enqueues the extra task."""
+    run_dir = Path(os.environ["TEST_RUN_DIR"])
+    folder = run_dir / f"trace-tasks-{uuid.uuid4().hex[:8]}"
+    folder.mkdir()
+    env = {
+        **os.environ,
+        "TEST_DB_NAME": str(connection.settings_dict["NAME"]),
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+    }
+    workers = [
+        WorkerProcess.start_tasks_worker(
+            run_dir / f"tasks-parallel-{uuid.uuid4().hex[:6]}.log", env, "--queue-name", "*"
+        )
+        for _ in range(2)
+    ]
+    config = {**settings.DRF_IMPORT_EXPORT_JOBS, "TASK_BACKEND": "django"}
+    try:
+        with override_settings(DRF_IMPORT_EXPORT_JOBS=config):
+            job = make_import_job(
+                csv_bytes(book_rows(400)),
+                resource=TRACED,
+                resource_kwargs={"trace_dir": str(folder), "pause": 0.15},
+            )
+            wait_for_status(job, {"parsed", *ENDED}, timeout=120)
+            assert job.status == "parsed", job.error_message
+            job.confirm_import()
+            wait_for_status(job, ENDED, timeout=120)
+    finally:
+        for worker in workers:
+            worker.stop()
+    logs = "\n".join(worker.output()[-3000:] for worker in workers)
+    assert job.status == "imported", job.error_message + logs
+    assert Book.objects.count() == 400 and duplicates() == 0
+    trace = [json.loads(line) for line in (folder / "trace.jsonl").read_text().splitlines()]
+    assert len({line["pid"] for line in trace}) == 2, logs
     assert status_events(job, "imported") == 1
