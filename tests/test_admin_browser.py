@@ -36,7 +36,9 @@ CHROMIUM_ARGS = [
 ROOT = Path(__file__).resolve().parent.parent
 # The screenshots docs/admin.md shows (docs/images/<name>).
 DOCS_SCREENSHOTS = {"admin-import-dry-run.png", "admin-import-errors.png", "admin-export-form.png"}
-ROWS = 1500
+# Rows enough for the dry run to outlast the redirect to the job page, so
+# the page shows it running and polls its progress.
+ROWS = 6000
 PASSWORD = "browser-test-password"
 
 
