@@ -34,7 +34,7 @@ from .chunked import (
     commit_mode_field,
     rollback_status_field,
 )
-from .mappings import ColumnMatchingMixin, SavedColumnMapping
+from .mappings import ColumnMatchingMixin
 from .parallel import ParallelImportMixin
 from .reverts import RevertibleImportMixin
 
@@ -79,8 +79,6 @@ class AbstractImportJob(
     ACTIVE = (*CANCELLABLE, "revert_requested", "reverting", "rolling_back")
     RUNNING = ("parsing", "importing", "reverting", "rolling_back")
     PENDING = ("created", "import_confirmed", "revert_requested")
-    # Statuses whose file may be parsed again (``reparse()``).
-    REPARSABLE = ("parsed", "input_error", "parse_error")
     # Statuses a revert may be requested from (a failed revert changed nothing).
     REVERTIBLE = ("imported", "revert_error")
     # Where a job rests with no work running or pending (the event stream ends).
@@ -279,50 +277,6 @@ class AbstractImportJob(
         self._finish_parse(S.INPUT_ERROR if failed else S.PARSED, collector, fields)
         if not failed and self.skip_parse_step:
             self.confirm_import()
-
-    def reparse(
-        self,
-        column_mapping: dict[str, str] | None = None,
-        saved_mapping: SavedColumnMapping | None = None,
-    ) -> None:
-        """``parsed | input_error | parse_error -> created``: parse the stored
-        file again with ``column_mapping`` (taken from ``saved_mapping`` when
-        given), without another upload.
-
-        One conditional UPDATE stores a new parse task id and the mapping and
-        clears the results, progress and error report of the previous run;
-        its report file and staged records are deleted and the parse task is
-        sent once the transaction commits. Raises ``InvalidJobStatus`` (409)
-        in any other status."""
-        S = self.ImportStatus
-        task_id = new_task_id()
-        if saved_mapping is not None:
-            column_mapping = dict(saved_mapping.mapping)
-        old_report = self.error_report.name or ""
-        transition(
-            self,
-            S.CREATED,
-            self.REPARSABLE,
-            parse_task_id=task_id,
-            column_mapping=dict(column_mapping or {}),
-            saved_column_mapping=saved_mapping,
-            parse_result=None,
-            import_result=None,
-            parse_started_at=None,
-            parse_finished_at=None,
-            progress_current=0,
-            progress_total=None,
-            error_message="",
-            traceback="",
-            error_report="",
-            worker_token="",
-        )
-        alias = router.db_for_write(type(self))
-        if old_report:
-            storage = self.error_report.storage
-            transaction.on_commit(partial(storage.delete, old_report), using=alias)
-        transaction.on_commit(self.delete_staged_results, using=alias)
-        dispatch.send_job_task(dispatch.PARSE_TASK, self, task_id)
 
     def delete_staged_results(self) -> None:
         """Delete the dry run's records (after the import, with the job)."""

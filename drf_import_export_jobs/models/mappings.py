@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import models
+from django.db import models, router, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from import_export.resources import Resource
 
+from .. import dispatch
 from ..conf import jobs_settings
 from ..pipeline.imports.columns import ColumnReport, header_signature, match_columns
+from ..transitions import transition
+from .base import new_task_id
 
 
 class SavedColumnMappingQuerySet(models.QuerySet["SavedColumnMapping"]):
@@ -89,6 +93,13 @@ class ColumnMatchingMixin:
     column_mapping: Any
     saved_column_mapping_id: int | None
     parse_result: Any
+    error_report: Any
+    # Statuses whose file may be parsed again (``reparse()``).
+    REPARSABLE: tuple[str, ...] = ("parsed", "input_error", "parse_error")
+
+    if TYPE_CHECKING:
+
+        def delete_staged_results(self) -> None: ...
 
     def match_columns(self, headers: list[str], resource: Resource) -> ColumnReport:
         """Match the file's headers to the resource's fields for the dry run.
@@ -125,6 +136,49 @@ class ColumnMatchingMixin:
         report = match_columns(headers, resource, mapping, mapping_kind=kind, saved_mapping=offer)
         report.problems.extend(problems)
         return report
+
+    def reparse(
+        self,
+        column_mapping: dict[str, str] | None = None,
+        saved_mapping: SavedColumnMapping | None = None,
+    ) -> None:
+        """``parsed | input_error | parse_error -> created``: parse the stored
+        file again with ``column_mapping`` (taken from ``saved_mapping`` when
+        given), without another upload.
+
+        One conditional UPDATE stores a new parse task id and the mapping and
+        clears the results, progress and error report of the previous run;
+        its report file and staged records are deleted and the parse task is
+        sent once the transaction commits. Raises ``InvalidJobStatus`` (409)
+        in any other status."""
+        task_id = new_task_id()
+        if saved_mapping is not None:
+            column_mapping = dict(saved_mapping.mapping)
+        old_report = self.error_report.name or ""
+        transition(
+            self,  # type: ignore[arg-type]
+            "created",
+            self.REPARSABLE,
+            parse_task_id=task_id,
+            column_mapping=dict(column_mapping or {}),
+            saved_column_mapping=saved_mapping,
+            parse_result=None,
+            import_result=None,
+            parse_started_at=None,
+            parse_finished_at=None,
+            progress_current=0,
+            progress_total=None,
+            error_message="",
+            traceback="",
+            error_report="",
+            worker_token="",
+        )
+        alias = router.db_for_write(type(self))  # type: ignore[arg-type]
+        if old_report:
+            storage = self.error_report.storage
+            transaction.on_commit(partial(storage.delete, old_report), using=alias)
+        transaction.on_commit(self.delete_staged_results, using=alias)
+        dispatch.send_job_task(dispatch.PARSE_TASK, self, task_id)  # type: ignore[arg-type]
 
     def match_columns_for_import(self, headers: list[str], resource: Resource) -> ColumnReport:
         """Match the headers for the import as its dry run did: with the

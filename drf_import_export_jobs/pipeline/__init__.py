@@ -7,6 +7,9 @@ call one function here per phase. Where each step of a row happens:
     ``runner``       streams the file in chunks, chooses the engine, reports
                      progress, stops on cancel (:func:`~.imports.runner.run_resource`)
     ``reading``      opens the upload and yields its rows, within the limits
+    ``schedule``     which chunks a run imports, in which transaction (claims
+                     of the chunked mode, on one task or several)
+    ``keys``         the import keys a chunk's rows name (parallel chunks)
     ``engines``      which engine runs a resource (``bulk`` or ``rows``) and why
     ``bulk``         the bulk engine: one chunk converted, classified, written
     ``cells``        a cell converted as the resource's widget would
