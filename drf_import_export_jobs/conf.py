@@ -90,7 +90,7 @@ DEFAULTS: dict[str, Any] = {
     # docs/fast-import.md. False runs every import on the row-by-row engine.
     "BULK_IMPORT": True,
     # Progress is written to the job row at most once per this many rows...
-    "PROGRESS_EVERY_ROWS": 1000,
+    "PROGRESS_EVERY_ROWS": 10_000,
     # ...or once per this many seconds, whichever comes first.
     "PROGRESS_EVERY_SECONDS": 2.0,
     # How many row errors are kept in the job's JSON results; every error is

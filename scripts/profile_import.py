@@ -9,7 +9,8 @@ fresh process so its peak RSS is its own.
 
 Add ``--profile`` to print the cProfile top functions of the job's flow;
 ``PROFILE_RESOURCE=<dotted path>`` profiles another resource of the example,
-``PROFILE_COMMIT_MODE=chunked`` the chunked commit mode (on one task).
+``PROFILE_COMMIT_MODE=chunked`` the chunked commit mode (on one task),
+``PROFILE_PHASE=parse|import`` only the dry run or the import.
 """
 
 from __future__ import annotations
@@ -169,7 +170,18 @@ def job_flow(path: Path, profile: bool) -> int:
         import pstats
 
         profiler = cProfile.Profile()
-        profiler.runcall(run)
+        phase = os.environ.get("PROFILE_PHASE", "")  # parse, import; "": both
+        if phase:
+            method = "parse_data" if phase == "parse" else "import_data"
+            original = getattr(job, method)
+
+            def profiled() -> None:
+                profiler.runcall(original)
+
+            setattr(job, method, profiled)
+            run()
+        else:
+            profiler.runcall(run)
         pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "tottime")).print_stats(
             int(os.environ.get("TOP", "25"))
         )

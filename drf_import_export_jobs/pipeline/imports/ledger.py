@@ -20,7 +20,7 @@ Where the facts come from:
   incomplete and the job cannot be reverted.
 
 Before the entry is written, a digest of each written row's values as the
-import left it (its after-image) is kept, so a revert can tell a row
+import left it (its encoded after-image) is kept, so a revert can tell a row
 somebody changed since. The bulk engine hands over the values it wrote
 (:meth:`~LedgerRecorder.add_created`, :meth:`~LedgerRecorder.add_updated`
 with ``images``): when every value is one the database stores and gives
@@ -123,8 +123,9 @@ _DIGEST_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=s
 
 
 def image_digest(image: dict[str, Any]) -> str:
-    """A digest of an encoded image, stable across processes."""
-    return hashlib.sha256(_DIGEST_JSON.encode(image).encode()).hexdigest()
+    """A digest of an encoded image, stable across processes: 24 hex digits
+    of BLAKE2b (it tells a changed row, it does not sign one)."""
+    return hashlib.blake2b(_DIGEST_JSON.encode(image).encode(), digest_size=12).hexdigest()
 
 
 # A value whose stored form is not known without reading it back.
@@ -180,6 +181,30 @@ def stored_form(field: Any, alias: str) -> Callable[[Any], Any] | None:
     if kind == "DateTimeField" and settings.USE_TZ:
         return _utc_datetime
     return None
+
+
+def stored_json(field: Any, alias: str) -> Callable[[Any], Any] | None:
+    """:func:`stored_form`, with the value given as :func:`encode_value`
+    encodes it (what a read-back row's image holds)."""
+    form = stored_form(field, alias)
+    target = field.target_field if form is not None and field.is_relation else field
+    kind = target.get_internal_type()
+    if form is None or kind not in ("DateField", "DecimalField", "DateTimeField"):
+        return form  # text, integers, booleans, floats: encoded as they are
+    if kind == "DateField":
+        return _iso_date
+
+    def encoded(value: Any) -> Any:
+        stored = form(value)
+        return stored if stored is None or stored is UNKNOWN else encode_value(field, stored)
+
+    return encoded
+
+
+def _iso_date(value: Any) -> Any:
+    if type(value) is dt.date:
+        return value.isoformat()
+    return None if value is None else UNKNOWN
 
 
 def _typed(kind: type) -> Callable[[Any], Any]:
@@ -253,10 +278,10 @@ class LedgerRecorder:
         self.model = model
         self.alias = alias
         self.fields = image_fields(model)
-        self.names = [f.attname for f in self.fields]
         self.entry_alias = router.db_for_write(ImportLedgerEntry)
-        forms = [(f.attname, stored_form(f, alias)) for f in self.fields]
-        # (attname, stored form) of every field, or None when images are always read back.
+        forms = [(f.attname, stored_json(f, alias)) for f in self.fields]
+        # (attname, stored form as encoded in an image) of every field, or
+        # None when images are always read back.
         self.forms: list[tuple[str, Callable[[Any], Any]]] | None = None
         if all(form is not None for _name, form in forms):
             self.forms = [(name, form) for name, form in forms if form is not None]
@@ -400,8 +425,8 @@ class LedgerRecorder:
         return original if isinstance(original, dict) else original.__dict__
 
     def _known_after(self) -> dict[Any, dict[str, Any]]:
-        """The rows the chunk wrote whose values as stored are known without
-        reading them back (see :func:`stored_form`)."""
+        """The encoded images of the rows the chunk wrote whose values as
+        stored are known without reading them back (see :func:`stored_form`)."""
         forms = self.forms
         if forms is None:
             return {}
@@ -426,15 +451,18 @@ class LedgerRecorder:
         touched = {**self.created, **self.updated, **self.deleted}
         known = self._known_after()
         unread = [pk for key, pk in touched.items() if key not in known]
-        now = read_rows(self.model, self.alias, unread) if unread else {}
+        fields = self.fields
+        now = {}  # pk key -> encoded image of the row as the chunk left it
+        if unread:
+            for key, values in read_rows(self.model, self.alias, unread).items():
+                now[key] = encode_image(fields, values)
         now.update(known)
         created = []
         updated = []
         deleted = []
         for key in self.created:
             if key in now:  # not rolled back nor deleted again
-                created.append([key, image_digest(encode_image(self.fields, now[key]))])
-        names = self.names
+                created.append([key, image_digest(now[key])])
         for key in self.updated:
             if key in self.created or key not in now:
                 continue
@@ -442,11 +470,11 @@ class LedgerRecorder:
             if original is None:
                 self.complete = False
                 continue
+            before = encode_image(fields, original)
             left = now[key]
-            if all(original.get(name) == left[name] for name in names):
+            if before == left:
                 continue  # written as it was (or rolled back): nothing to undo
-            after = image_digest(encode_image(self.fields, left))
-            updated.append([key, encode_image(self.fields, original), after])
+            updated.append([key, before, image_digest(left)])
         for key in self.deleted:
             if key in self.created or key in now:
                 continue
