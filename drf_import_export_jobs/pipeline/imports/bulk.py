@@ -492,7 +492,9 @@ class BulkImporter(ChunkLookups):
             value = getattr(instance, model_field.attname)
             claims.append((model_field.name, value))
         entry = state.rows.get(key) if self._remembered(key) else None
-        freed = any(claim in state.freed for claim in claims if claim[1] is not None)
+        freed = bool(state.freed) and any(
+            claim in state.freed for claim in claims if claim[1] is not None
+        )
         if entry is not None or freed:
             state.pure = False  # depends on a write of this chunk: not replayable
         if freed or (entry is not None and entry.pending):

@@ -51,7 +51,8 @@ class Table:
         count = 0
         for raw in self._rows:
             cells = list(raw)
-            if not any(cell not in (None, "") for cell in cells):
+            # any(cells) answers most rows; a row of falsy cells (0, False) may still count.
+            if not any(cells) and all(cell in (None, "") for cell in cells):
                 continue
             count += 1
             if count > limit:
