@@ -116,9 +116,9 @@ def record(
 
 
 def _encoded(instance: Any, names: list[str]) -> list[Any]:
-    data = instance.__dict__
-    values = [data.get(name) for name in names]
-    return [v if type(v) in _JSON_READY else encode_value(v) for v in values]
+    return [
+        v if type(v) in _JSON_READY else encode_value(v) for v in map(instance.__dict__.get, names)
+    ]
 
 
 def restore(importer: BulkImporter, state: ChunkState, data: dict[str, Any]) -> None:

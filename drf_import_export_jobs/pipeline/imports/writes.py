@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
+from itertools import repeat
 from typing import Any
 
 from django.db import connections, models
@@ -217,18 +218,18 @@ def insert_rows(
         return [i.pk for i in instances] if returning else []
     connection = connections[alias]
     fields = copy_fields(model)
-    plain = [not _pre_saves(f) for f in fields]
+    # The attribute read as it is, or a name no instance has (pre_save() runs).
+    names = [_MISSING_NAME if _pre_saves(f) else f.attname for f in fields]
     ready = _READY if connection.vendor == "postgresql" else _READY_ANYWHERE
 
     def values(instance: models.Model) -> list[Any]:
         data = instance.__dict__
-        row = []
-        for field, simple in zip(fields, plain, strict=True):
-            value = data.get(field.attname, _MISSING) if simple else _MISSING
-            if value is _MISSING or type(value) not in ready:
-                value = field.get_db_prep_save(field.pre_save(instance, True), connection)
-            row.append(value)
-        return row
+        return [
+            value
+            if type(value) in ready  # _MISSING never is
+            else field.get_db_prep_save(field.pre_save(instance, True), connection)
+            for field, value in zip(fields, map(data.get, names, repeat(_MISSING)), strict=True)
+        ]
 
     pks = copy_rows(model, (values(i) for i in instances), alias, returning=returning)
     for instance in instances:
@@ -243,6 +244,7 @@ _READY = frozenset({str, int, bool, float, Decimal, dt.date, dt.datetime, dt.tim
 # Python types every backend's get_db_prep_save() returns unchanged.
 _READY_ANYWHERE = frozenset({str, int, type(None)})
 _MISSING = object()
+_MISSING_NAME = "\x00 runs pre_save()"  # never an attname
 # Rows per multi-row INSERT (MySQL/MariaDB, SQLite).
 INSERT_BATCH = 1000
 
