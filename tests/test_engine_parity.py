@@ -437,3 +437,14 @@ def test_rows_engine_model_overriding_save(db: Any) -> None:
     rows = [[f"S{i % 9}", f"label {i}"] for i in range(20)]
     result = assert_parity(shapes.RowHookStampResource, Stamp, ["code", "label"], rows, "rows")
     assert result["totals"] == {**result["totals"], "new": 8, "update": 12}
+
+
+def test_rows_engine_letter_case(library: None, editions: None) -> None:
+    """Values that differ from stored ones in letter case only: found on
+    MySQL/MariaDB (case-insensitive collation), not on PostgreSQL and SQLite."""
+    rows = [book(i, author=name) for i, name in enumerate(["ann", "Ann", "ANN", "bob"] * 3)]
+    assert_parity(shapes.RowHookBookResource, Book, BOOK_HEADER, rows, "rows")
+    rows = [["e1", "Dune", "1965", "4"], ["E2", "Emma", "1815", "2"], ["e2", "Emma", "1815", "5"]]
+    rows += [[f"N{i}", f"Title {i}", "2000", "1"] for i in range(8)]
+    rows += [["E1", "Dune", "1965", "6"]]
+    assert_parity(shapes.RowHookEditionResource, Edition, EDITION_HEADER, rows, "rows")

@@ -201,3 +201,8 @@ class RowHookStampResource(StampResource):
 
     def before_import_row(self, row, **kwargs):
         pass
+
+
+class RowHookEditionResource(EditionResource):
+    def before_import_row(self, row, **kwargs):
+        pass
