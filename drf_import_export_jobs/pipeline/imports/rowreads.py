@@ -25,9 +25,10 @@ those reads from one query per chunk each, while the chunk's
 
 Both reads happen where django-import-export builds its instance loader,
 after ``before_import()`` and outside every row's savepoint, so a row the
-queries found cannot be undone by a rolled-back row. Writes the signals do
-not report (``QuerySet.update()``, raw SQL) from a hook to the rows a chunk
-looks up are not seen: such a resource should not run on a shared read.
+queries found cannot be undone by a rolled-back row. A hook's writes that
+send no signal (``QuerySet.update()``, ``bulk_create()``, raw SQL) to the
+rows a chunk has read are not seen by the rest of the chunk
+(``docs/fast-import.md`` says so).
 """
 
 from __future__ import annotations
@@ -277,7 +278,7 @@ class RowReads:
         if existing.strays:
             return
         self.existing = existing
-        self.asked = {k for k in keys}
+        self.asked = set(keys)
         for key, obj in existing.found.items():
             if isinstance(obj, models.Model):
                 self.key_of_pk[obj.pk] = key
