@@ -12,6 +12,7 @@ call one function here per phase. Where each step of a row happens:
     ``keys``         the import keys a chunk's rows name (parallel chunks)
     ``engines``      which engine runs a resource (``bulk`` or ``rows``) and why
     ``bulk``         the bulk engine: one chunk converted, classified, written
+    ``rowreads``     the rows engine's instance and foreign key reads, per chunk
     ``cells``        a cell converted as the resource's widget would
     ``foreignkeys``  a chunk's foreign key values resolved with one query
     ``lookups``      a chunk's existing rows and unique values fetched

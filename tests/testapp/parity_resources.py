@@ -123,3 +123,86 @@ class StampResource(resources.ModelResource):
         model = Stamp
         import_id_fields = ("code",)
         fields = ("code", "label")
+
+
+# -- the rows engine (per-row code runs; reads are served per chunk) ---------
+
+
+class RowHookBookResource(DefaultBookResource):
+    """A per-row hook that changes nothing: the rows engine."""
+
+    def before_import_row(self, row, **kwargs):
+        pass
+
+
+class SkippingRowHookBookResource(RowHookBookResource):
+    class Meta(DefaultBookResource.Meta):
+        skip_unchanged = True
+        report_skipped = True
+
+
+class AuthorCreatingBookResource(DefaultBookResource):
+    """Creates the author a row names when it does not exist yet."""
+
+    def before_import_row(self, row, **kwargs):
+        if row.get("author"):
+            Author.objects.get_or_create(name=row["author"])
+
+
+class KeyRewritingBookResource(DefaultBookResource):
+    """Rewrites the import id cell: an ISBN may be written with dashes."""
+
+    def before_import_row(self, row, **kwargs):
+        row["isbn"] = str(row["isbn"]).replace("-", "")
+
+
+class SpawningBookResource(DefaultBookResource):
+    """A row titled ``spawn <isbn>`` creates the book of that ISBN (which a
+    later row of the file names) before it is imported itself."""
+
+    def before_import_row(self, row, **kwargs):
+        title = str(row.get("title") or "")
+        if title.startswith("spawn "):
+            ann = Author.objects.get(name="Ann")
+            Book.objects.get_or_create(
+                isbn=title.split()[1], defaults={"title": "Spawned", "author": ann, "price": 1}
+            )
+
+
+class DeletingBookResource(DefaultBookResource):
+    """A row titled ``DELETE`` deletes the book of its ISBN."""
+
+    def for_delete(self, row, instance):
+        return row.get("title") == "DELETE"
+
+
+class AuthorIdBookResource(RowHookBookResource):
+    """The author's key (``key_is_id``) set on ``author_id``."""
+
+    author = fields.Field(
+        attribute="author_id",
+        column_name="author",
+        widget=widgets.ForeignKeyWidget(Author, "name", key_is_id=True),
+    )
+
+
+class DiffReadingBookResource(DefaultBookResource):
+    """Reads the row's diff and original: they must be there."""
+
+    def after_import_row(self, row, row_result, **kwargs):
+        if row_result.import_type in ("new", "update") and not row_result.diff:
+            raise ValueError("The row has no diff.")
+        if row_result.import_type == "update" and row_result.original is None:
+            raise ValueError("The updated row has no original.")
+
+
+class RowHookStampResource(StampResource):
+    """``Stamp.save()`` upper-cases the label; a hook runs per row."""
+
+    def before_import_row(self, row, **kwargs):
+        pass
+
+
+class RowHookEditionResource(EditionResource):
+    def before_import_row(self, row, **kwargs):
+        pass

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from django.db import connections
+from django.db import connections, models
 from import_export import widgets
 
 from .queries import filter_in
@@ -39,10 +39,15 @@ class FkResolver:
             if self.target is not None and (self.target.is_relation or not self.target.concrete):
                 self.target = None
         self.answers: dict[Any, Any] = {}
+        # The query returned objects for values it was not given (a collation
+        # that ignores case or trailing spaces): a value found once may
+        # match several objects for the database.
+        self.strays = False
 
-    def prepare(self, rows: Sequence[list[Any]], index: int) -> None:
+    def prepare(self, rows: Sequence[Sequence[Any]], index: int) -> None:
         """Look up every distinct non-empty value of column ``index`` of ``rows``."""
         self.answers = {}
+        self.strays = False
         if self.target is None:
             return
         by_prep: dict[Any, list[Any]] = {}
@@ -79,7 +84,7 @@ class FkResolver:
             for obj in filter_in(queryset, self.target, part, alias):
                 key = getattr(obj, attname)
                 if key not in by_prep:
-                    strays = True
+                    strays = self.strays = True
                     continue
                 matches.setdefault(key, []).append(obj)
         for prep, values in by_prep.items():
@@ -92,6 +97,17 @@ class FkResolver:
                 answer = self.model.DoesNotExist
             for value in values:
                 self.answers[value] = answer
+
+    def found(self, value: Any) -> models.Model | None:
+        """The one object the chunk's query found for ``value``, or None
+        (not looked up, not found, several matches, stray matches)."""
+        if self.strays:
+            return None
+        try:
+            answer = self.answers.get(value)
+        except TypeError:  # unhashable
+            return None
+        return answer if isinstance(answer, models.Model) else None
 
     def clean(self, value: Any, row: Callable[[], dict[str, Any]], kwargs: Any) -> Any:
         """What ``widget.clean(value, row)`` returns (or raises) for one cell."""

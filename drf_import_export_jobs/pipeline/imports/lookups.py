@@ -2,12 +2,14 @@
 
 :class:`ChunkLookups` fetches, with one query per chunk each, the existing
 instances of the chunk's import ids and the rows holding the chunk's values
-of unique fields.
+of unique fields. :func:`fetch_existing`, the existing instances' query, also
+serves the rows engine (:mod:`.rowreads`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ObjectDoesNotExist
@@ -16,6 +18,62 @@ from import_export.resources import ModelResource
 
 from .queries import batches, filter_in
 from .state import ChunkState, Column, lazy_row
+
+
+@dataclass
+class ExistingRows:
+    """What :func:`fetch_existing` found: import id values -> the instance,
+    or the exception ``get()`` raised (keys found nowhere are left out).
+    ``strays``: the query also returned rows whose first import id value
+    was not asked for (a collation that ignores case or trailing spaces,
+    a value the column's type rounds): a key left out may then exist after
+    all, and a key found once may match more rows for the database."""
+
+    found: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+    strays: bool = False
+
+
+def fetch_existing(
+    queryset: models.QuerySet[Any],
+    attrs: list[str],
+    keys: Sequence[Any],
+    alias: str,
+    in_size: int,
+) -> ExistingRows:
+    """The rows of ``queryset`` whose ``attrs`` hold one of ``keys`` (tuples
+    of import id values; other items are ignored), with one query per
+    ``in_size`` distinct values of the first attribute. A key with a None,
+    or found more than once (several rows, or a case-insensitive match),
+    is asked for with ``get()`` as django-import-export would."""
+    wanted = {k for k in keys if isinstance(k, tuple)}
+    existing = ExistingRows()
+    found = existing.found
+    if not wanted:
+        return existing
+    simple = [k for k in wanted if None not in k]
+    firsts = {k[0] for k in simple}
+    counts: dict[tuple[Any, ...], int] = {}
+    first = queryset.model._meta.get_field(attrs[0])
+    for part in batches(sorted(firsts, key=repr), in_size):
+        for obj in filter_in(queryset, first, part, alias):
+            key = tuple(getattr(obj, a) for a in attrs)
+            if key[0] not in firsts:
+                existing.strays = True
+            counts[key] = counts.get(key, 0) + 1
+            found[key] = obj
+    odd = [k for k in wanted if None in k or counts.get(k, 1) > 1]
+    odd += [k for k in counts if k not in wanted]
+    for key in odd:
+        found.pop(key, None)
+        if key not in wanted:
+            continue
+        try:
+            found[key] = queryset.get(**dict(zip(attrs, key, strict=True)))
+        except ObjectDoesNotExist:
+            pass
+        except Exception as exc:
+            found[key] = exc
+    return existing
 
 
 class ChunkLookups:
@@ -58,33 +116,8 @@ class ChunkLookups:
 
     def _fetch_existing(self, keys: list[Any]) -> dict[tuple[Any, ...], Any]:
         """Import id values -> the instance, or the exception ``get()`` raised."""
-        wanted = {k for k in keys if isinstance(k, tuple)}
-        found: dict[tuple[Any, ...], Any] = {}
-        if not wanted:
-            return found
-        simple = [k for k in wanted if None not in k]
-        attrs = self.id_attrs
         queryset = self.resource.get_queryset()
-        counts: dict[tuple[Any, ...], int] = {}
-        first = self.model._meta.get_field(attrs[0])
-        for part in batches(sorted({k[0] for k in simple}, key=repr), self.in_size):
-            for obj in filter_in(queryset, first, part, self.alias):
-                key = tuple(getattr(obj, a) for a in attrs)
-                counts[key] = counts.get(key, 0) + 1
-                found[key] = obj
-        odd = [k for k in wanted if None in k or counts.get(k, 1) > 1]
-        odd += [k for k in counts if k not in wanted]
-        for key in odd:
-            found.pop(key, None)
-            if key not in wanted:
-                continue
-            try:
-                found[key] = queryset.get(**dict(zip(attrs, key, strict=True)))
-            except ObjectDoesNotExist:
-                pass
-            except Exception as exc:
-                found[key] = exc
-        return found
+        return fetch_existing(queryset, self.id_attrs, keys, self.alias, self.in_size).found
 
     def _fetch_unique(
         self,

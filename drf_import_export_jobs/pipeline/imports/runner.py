@@ -5,8 +5,9 @@ The file is streamed (see :mod:`.reading`) and cut into chunks of
 the resource: the bulk engine (:mod:`.bulk`), or the resource's own
 ``import_data()`` on a small ``tablib.Dataset`` (the row-by-row engine, where
 hooks that receive the dataset, ``before_import`` and ``after_import``, run
-once per chunk). Between chunks the run records progress and stops if the
-job was cancelled.
+once per chunk, and the chunk's instance and foreign key reads are served
+from one query each, see :mod:`.rowreads`). Between chunks the run records
+progress and stops if the job was cancelled.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from .ledger import LedgerRecorder
 from .reading import Table, open_table
 from .replayfile import RecordReader, RecordWriter
 from .results import ResultCollector
+from .rowreads import RowReads
 from .schedule import EveryChunk
 from .sequences import forward_only_sequence_reset
 
@@ -165,17 +167,19 @@ def run_resource(
         importer.ledger = ledger
         import_chunk = importer.run_chunk
     else:
+        reads = RowReads(resource, ledger)
 
         def run_rows(rows: list[list[Any]]) -> Result:  # the rows engine
-            return resource.import_data(
-                tablib.Dataset(*rows, headers=table.headers),
-                dry_run=dry_run,
-                raise_errors=False,
-                use_transactions=True,
-                collect_failed_rows=False,
-                rollback_on_validation_errors=False,
-                **kwargs,
-            )
+            with reads.serving():
+                return resource.import_data(
+                    tablib.Dataset(*rows, headers=table.headers),
+                    dry_run=dry_run,
+                    raise_errors=False,
+                    use_transactions=True,
+                    collect_failed_rows=False,
+                    rollback_on_validation_errors=False,
+                    **kwargs,
+                )
 
         import_chunk = run_rows if ledger is None else partial(ledger.run_watched, run_rows)
 
