@@ -57,7 +57,7 @@ from django.utils.duration import duration_string
 from import_export.results import Result
 
 from ...models.ledger import ImportLedgerEntry
-from .queries import batches
+from .queries import batches, filter_in
 
 _PLAIN = (str, int, float, bool)
 
@@ -261,7 +261,7 @@ def read_rows(
     found: dict[Any, dict[str, Any]] = {}
     size = 5000 if connections[alias].vendor == "postgresql" else 900
     for batch in batches(list(pks), size):
-        rows = model._base_manager.using(alias).filter(pk__in=batch)
+        rows = filter_in(model._base_manager.using(alias).all(), model._meta.pk, batch, alias)
         if lock:
             rows = rows.select_for_update()
         for values in rows.values(*names):
