@@ -531,9 +531,7 @@ class BulkImporter(ChunkLookups):
             pks = copy_rows(self.model, state.copy_rows, self.alias, returning=returning)
             if ledger is not None:
                 names = [f.attname for f in copy_fields(self.model)]
-                ledger.add_created(
-                    pks, (dict(zip(names, row, strict=True)) for row in state.copy_rows)
-                )
+                ledger.add_created_values(pks, names, state.copy_rows)
             state.copy_rows.clear()
         if state.creates and last:
             pks = insert_rows(

@@ -42,10 +42,9 @@ import contextlib
 import datetime as dt
 import hashlib
 import itertools
-import json
 import math
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextvars import ContextVar
 from decimal import Decimal
 from typing import Any
@@ -117,15 +116,17 @@ def decode_image(fields: list[Any], image: dict[str, Any]) -> dict[str, Any]:
     return {f.attname: decode_value(f, image[f.attname]) for f in fields if f.attname in image}
 
 
-# What json.dumps(image, sort_keys=True, separators=(",", ":"), default=str)
-# writes, without building an encoder per call.
-_DIGEST_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
-
-
 def image_digest(image: dict[str, Any]) -> str:
-    """A digest of an encoded image, stable across processes: 24 hex digits
-    of BLAKE2b (it tells a changed row, it does not sign one)."""
-    return hashlib.blake2b(_DIGEST_JSON.encode(image).encode(), digest_size=12).hexdigest()
+    """A digest of an encoded image (its values in the model's field order,
+    as :func:`encode_image` gives them), stable across processes."""
+    return values_digest(tuple(image.values()))
+
+
+def values_digest(values: tuple[Any, ...]) -> str:
+    """24 hex digits of BLAKE2b over the ``repr`` of an encoded image's
+    values (JSON values: their ``repr`` is the same in every process). It
+    tells a changed row, it does not sign one."""
+    return hashlib.blake2b(repr(values).encode(), digest_size=12).hexdigest()
 
 
 # A value whose stored form is not known without reading it back.
@@ -205,6 +206,10 @@ def _iso_date(value: Any) -> Any:
     if type(value) is dt.date:
         return value.isoformat()
     return None if value is None else UNKNOWN
+
+
+# Types a column of stored_json() forms gives back as they are (None aside).
+_AS_THEY_ARE = frozenset({str, int, bool})
 
 
 def _typed(kind: type) -> Callable[[Any], Any]:
@@ -295,6 +300,8 @@ class LedgerRecorder:
         self.deleted: dict[Any, Any] = {}
         # pk -> {attname: value} the chunk left, as far as known without reading
         self.written: dict[Any, dict[str, Any]] = {}
+        # pk -> digest of a created row as the chunk left it, taken when written
+        self.created_digests: dict[Any, str] = {}
         self.saves = 0
         self.deletes = 0
         self.complete = True
@@ -333,6 +340,54 @@ class LedgerRecorder:
             else:
                 self.written[key] = {**image, pk_name: pk}
 
+    def add_created_values(
+        self, pks: Sequence[Any], names: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        """Count rows the chunk created from plain values: ``rows[i]`` holds
+        the values of ``names`` (attnames; the primary key is ``pks[i]``).
+        Their digests are taken now, a column at a time; a row whose values
+        the database may store otherwise is read back when the entry is
+        written, as is a row written again later in the chunk."""
+        encoded = self._encoded_columns(pks, names, rows)
+        created = self.created
+        for pk in pks:
+            created[pk_key(pk)] = pk
+        if encoded is None:
+            return
+        columns, unknown = encoded
+        digests = self.created_digests
+        for index, (pk, values) in enumerate(zip(pks, zip(*columns, strict=True), strict=True)):
+            if index not in unknown:
+                digests[pk_key(pk)] = values_digest(values)
+
+    def _encoded_columns(
+        self, pks: Sequence[Any], names: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> tuple[list[Sequence[Any]], set[int]] | None:
+        """The encoded stored values of ``rows``, a column per image field,
+        and the indexes of rows with a value not known without reading."""
+        forms = self.forms
+        if forms is None or not rows:
+            return None
+        given = dict(zip(names, zip(*rows, strict=True), strict=True))
+        given[self.model._meta.pk.attname] = tuple(pks)
+        columns: list[Sequence[Any]] = []
+        unknown: set[int] = set()
+        for name, form in forms:
+            column = given.get(name)
+            if column is None:
+                return None
+            kinds = set(map(type, column))
+            kinds.discard(type(None))
+            if len(kinds) == 1 and kinds <= _AS_THEY_ARE:
+                sample = next(value for value in column if value is not None)
+                if form(sample) is not UNKNOWN:  # the form of all values of that type
+                    columns.append(column)  # text, integers, booleans: encoded as they are
+                    continue
+            values = list(map(form, column))
+            unknown.update(i for i, value in enumerate(values) if value is UNKNOWN)
+            columns.append(values)
+        return columns, unknown
+
     def add_updated(
         self, pks: Iterable[Any], images: Iterable[dict[str, Any] | None] | None = None
     ) -> None:
@@ -342,6 +397,7 @@ class LedgerRecorder:
         for pk, image in zip(pks, images or itertools.repeat(None), strict=False):
             key = pk_key(pk)
             self.updated[key] = pk
+            self.created_digests.pop(key, None)
             base = self.written.get(key) or self._original(key)
             if image is None or base is None:
                 self.written.pop(key, None)
@@ -414,6 +470,7 @@ class LedgerRecorder:
         self.deletes += 1
         self.deleted[pk_key(instance.pk)] = instance.pk
         self.written.pop(pk_key(instance.pk), None)
+        self.created_digests.pop(pk_key(instance.pk), None)
 
     # -- the entry -------------------------------------------------------------
 
@@ -450,7 +507,8 @@ class LedgerRecorder:
         the chunked commit mode marks every committed chunk with its entry)."""
         touched = {**self.created, **self.updated, **self.deleted}
         known = self._known_after()
-        unread = [pk for key, pk in touched.items() if key not in known]
+        digests = self.created_digests
+        unread = [pk for key, pk in touched.items() if key not in known and key not in digests]
         fields = self.fields
         now = {}  # pk key -> encoded image of the row as the chunk left it
         if unread:
@@ -461,7 +519,9 @@ class LedgerRecorder:
         updated = []
         deleted = []
         for key in self.created:
-            if key in now:  # not rolled back nor deleted again
+            if key in digests:
+                created.append([key, digests[key]])
+            elif key in now:  # not rolled back nor deleted again
                 created.append([key, image_digest(now[key])])
         for key in self.updated:
             if key in self.created or key not in now:
