@@ -8,6 +8,7 @@ message) and the rows left in the database.
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Callable
 from typing import Any
@@ -510,3 +511,30 @@ def test_typed_cells_as_spreadsheets_give_them(books: None, dry_run: bool) -> No
             error["message"] = error["message"].split("\n")[0]
     assert actual == expected
     assert expected[0]["totals"]["invalid"] and expected[0]["totals"]["update"]
+
+
+def test_record_columns_round_trip_tagged_once_per_column() -> None:
+    import datetime as dt
+    from decimal import Decimal
+
+    from drf_import_export_jobs.pipeline.imports.replayfile import decode_column, encode_column
+
+    moment = dt.datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=dt.UTC)
+    columns = [
+        ["a", None, "c"],
+        [1, True, None],
+        [Decimal("1.50"), None, Decimal("-0.001")],
+        [dt.date(2020, 1, 2), dt.date(1999, 12, 31), dt.date(2000, 2, 29)],
+        [moment, None, moment],
+        [dt.time(1, 2, 3), None, None],
+        [Decimal("2"), 3, None],  # mixed: each value tagged
+        [None, None, None],
+    ]
+    for column in columns:
+        encoded = encode_column(column)
+        assert json.loads(json.dumps(encoded)) == encoded
+        decoded = decode_column(json.loads(json.dumps(encoded)))
+        assert decoded == column
+        assert [type(v) for v in decoded] == [type(v) for v in column]
+    assert encode_column(columns[2]) == {"d": ["1.50", None, "-0.001"]}
+    assert encode_column(columns[6]) == {"v": [{"d": "2"}, 3, None]}

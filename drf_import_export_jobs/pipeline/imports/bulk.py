@@ -302,6 +302,7 @@ class BulkImporter(ChunkLookups):
             if (
                 record is not None
                 and record.get("rows") == len(rows)
+                and replay.replayable_format(record)
                 and self._replayable(record, existing)
             ):
                 return self._replay(state, record)

@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING, Any
 from import_export.results import RowResult
 
 from .foreignkeys import FkResolver
-from .replayfile import CannotRecord, decode_value, digest, encode_value
+from .replayfile import (
+    CannotRecord,
+    decode_column,
+    decode_value,
+    digest,
+    encode_column,
+    encode_value,
+)
 from .writes import copy_fields
 
 if TYPE_CHECKING:
@@ -21,7 +28,6 @@ if TYPE_CHECKING:
     from .state import ChunkState
 
 _INVALID = RowResult.IMPORT_TYPE_INVALID
-_JSON_READY = frozenset({str, int, bool, type(None)})
 _ERROR = RowResult.IMPORT_TYPE_ERROR
 
 
@@ -107,42 +113,48 @@ def record(
                 [kind, detail.message_dict if kind == _INVALID else None]
                 for kind, detail in outcomes
             ],
-            "creates": [_encoded(i, names) for i in state.creates],
-            "updates": [_encoded(i, names) for i in state.updates],
+            "create_columns": _columns(state.creates, names),
+            "update_columns": _columns(state.updates, names),
             "explicit_pk": state.explicit_pk,
         }
     except CannotRecord:
         return None
 
 
-def _encoded(instance: Any, names: list[str]) -> list[Any]:
-    return [
-        v if type(v) in _JSON_READY else encode_value(v) for v in map(instance.__dict__.get, names)
-    ]
+def _columns(instances: list[Any], names: list[str]) -> list[Any]:
+    """The values of ``names`` of ``instances``, a column per name (see
+    :func:`~.replayfile.encode_column`)."""
+    if not instances:
+        return []
+    data = [instance.__dict__ for instance in instances]
+    return [encode_column([values.get(name) for values in data]) for name in names]
+
+
+def replayable_format(record: dict[str, Any]) -> bool:
+    """Whether ``record`` holds its rows in the columns :func:`restore` reads."""
+    return "create_columns" in record and "update_columns" in record
 
 
 def restore(importer: BulkImporter, state: ChunkState, data: dict[str, Any]) -> None:
     """Fill ``state``'s writes from a record: new rows as plain values for
     COPY when possible, otherwise instances."""
     names = [f.attname for f in importer.model_fields]
-    creates = data["creates"]
-    if importer.copy_values and not data.get("explicit_pk"):
-        wanted = {f.attname for f in copy_fields(importer.model)}
-        keep = [i for i, name in enumerate(names) if name in wanted]
+    creates = [decode_column(column) for column in data["create_columns"]]
+    if importer.copy_values and not data.get("explicit_pk") and creates:
         order = [f.attname for f in copy_fields(importer.model)]
+        wanted = set(order)
+        keep = [i for i, name in enumerate(names) if name in wanted]
         if [names[i] for i in keep] == order:
-            for row in creates:
-                state.copy_rows.append([decode_value(row[i]) for i in keep])
+            state.copy_rows.extend(map(list, zip(*[creates[i] for i in keep], strict=True)))
             creates = []
-    for values, target, adding in (
+    updates = [decode_column(column) for column in data["update_columns"]]
+    for columns, target, adding in (
         (creates, state.creates, True),
-        (data["updates"], state.updates, False),
+        (updates, state.updates, False),
     ):
-        for row in values:
+        for row in zip(*columns, strict=True):
             instance = importer.new_instance()
-            fields = instance.__dict__
-            for name, value in zip(names, row, strict=True):
-                fields[name] = decode_value(value)
+            instance.__dict__.update(zip(names, row, strict=True))
             if not adding:
                 instance._state.adding = False
                 instance._state.db = importer.alias

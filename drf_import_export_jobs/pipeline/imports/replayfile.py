@@ -12,8 +12,10 @@ chunk again. Any difference, and any chunk the dry run could not record
 from the file as in the dry run.
 
 The file is JSON lines, written to the job's storage next to the upload
-(never pickle); values are tagged by type (``{"d": "1.50"}`` for a Decimal,
-``{"D": ...}`` a date, ``{"T": ...}`` a datetime, ``{"t": ...}`` a time).
+(never pickle). Values are tagged by type (``{"d": "1.50"}`` for a Decimal,
+``{"D": ...}`` a date, ``{"T": ...}`` a datetime, ``{"t": ...}`` a time);
+the rows to write are kept a column at a time (:func:`encode_column`), so a
+column of one such type is tagged once (``{"d": ["1.50", null, ...]}``).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import hashlib
 import json
 import logging
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import IO, Any
 
@@ -34,6 +36,7 @@ from django.core.files.storage import Storage
 logger = logging.getLogger(__name__)
 
 _PLAIN = (str, int, float, bool)
+_PLAIN_TYPES = frozenset(_PLAIN)
 
 
 class CannotRecord(Exception):
@@ -59,13 +62,53 @@ def decode_value(value: Any) -> Any:
     if type(value) is not dict:
         return value
     ((tag, text),) = value.items()
-    if tag == "d":
-        return Decimal(text)
-    if tag == "D":
-        return dt.date.fromisoformat(text)
-    if tag == "T":
-        return dt.datetime.fromisoformat(text)
-    return dt.time.fromisoformat(text)
+    return _PARSERS[tag](text)
+
+
+_PARSERS: dict[str, Callable[[str], Any]] = {
+    "d": Decimal,
+    "D": dt.date.fromisoformat,
+    "T": dt.datetime.fromisoformat,
+    "t": dt.time.fromisoformat,
+}
+# The tag and text of a column whose values are all of one of these types.
+_COLUMN_TAGS: dict[type, tuple[str, Callable[[Any], str]]] = {
+    Decimal: ("d", str),
+    dt.date: ("D", dt.date.isoformat),
+    dt.datetime: ("T", dt.datetime.isoformat),
+    dt.time: ("t", dt.time.isoformat),
+}
+
+
+def encode_column(values: list[Any]) -> Any:
+    """A column of values as JSON: the list itself when each value is JSON
+    as it is, ``{tag: [text or None, ...]}`` when each is None or of one
+    tagged type, else ``{"v": [encoded value, ...]}``."""
+    kinds = set(map(type, values))
+    kinds.discard(type(None))
+    if kinds <= _PLAIN_TYPES:
+        return values
+    if len(kinds) == 1:
+        tagged = _COLUMN_TAGS.get(kinds.pop())
+        if tagged is not None:
+            tag, text = tagged
+            if None in values:
+                return {tag: [None if v is None else text(v) for v in values]}
+            return {tag: list(map(text, values))}
+    return {"v": [encode_value(v) for v in values]}
+
+
+def decode_column(encoded: Any) -> list[Any]:
+    """The values :func:`encode_column` encoded."""
+    if type(encoded) is list:
+        return encoded
+    ((tag, items),) = encoded.items()
+    if tag == "v":
+        return [decode_value(v) for v in items]
+    parse = _PARSERS[tag]
+    if None in items:
+        return [None if t is None else parse(t) for t in items]
+    return list(map(parse, items))
 
 
 def digest(parts: list[Any]) -> str:
