@@ -487,12 +487,9 @@ class BulkImporter(ChunkLookups):
     def _save(
         self, state: ChunkState, key: Any, instance: models.Model, token: Any, new: bool
     ) -> None:
-        held = state.held.setdefault(token, {})
-        claims = []
-        for model_field in self.unique_fields:
-            value = getattr(instance, model_field.attname)
-            claims.append((model_field.name, value))
-        entry = state.rows.get(key) if self._remembered(key) else None
+        claims = [(f.name, getattr(instance, f.attname)) for f in self.unique_fields]
+        remembered = self._remembered(key)
+        entry = state.rows.get(key) if remembered else None
         freed = bool(state.freed) and any(
             claim in state.freed for claim in claims if claim[1] is not None
         )
@@ -503,6 +500,7 @@ class BulkImporter(ChunkLookups):
         if entry is not None and entry.instance.pk is not None and not new:
             instance.pk = entry.instance.pk
             instance._state.adding = False
+        held = state.held.setdefault(token, {}) if claims else {}
         for name, value in claims:
             old = held.get(name, _MISSING)
             taken = state.taken.setdefault(name, {})
@@ -513,7 +511,7 @@ class BulkImporter(ChunkLookups):
                 taken[value] = token
             held[name] = value
         saved = Entry(instance, token, pending=True)
-        if self._remembered(key):
+        if remembered:
             state.rows[key] = saved
         if instance._state.adding:
             if instance.pk is not None:

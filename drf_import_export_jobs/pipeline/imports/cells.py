@@ -96,13 +96,12 @@ def _boolean(widget: widgets.BooleanWidget) -> Converter:
 def _iso_date(value: str) -> dt.date | None:
     """``YYYY-MM-DD`` as a date, or None when the text has another shape or
     is not a real date (the widget then decides)."""
-    if len(value) == 10 and value[4] == "-" and value[7] == "-":
-        year, month, day = value[:4], value[5:7], value[8:]
-        if year.isdigit() and month.isdigit() and day.isdigit() and value.isascii():
-            try:
-                return dt.date(int(year), int(month), int(day))
-            except ValueError:
-                return None
+    if len(value) == 10 and value[4] == "-" and value[7] == "-" and value.isascii():
+        try:
+            # With this shape, fromisoformat() takes only YYYY-MM-DD digits.
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            return None
     return None
 
 
