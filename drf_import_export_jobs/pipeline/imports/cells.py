@@ -67,7 +67,7 @@ def _decimal(widget: widgets.DecimalWidget, plain: bool) -> Converter:
     slow = widget.clean
 
     def convert(value: Any) -> Any:
-        if plain and type(value) is str and value:
+        if plain and type(value) is str and value and not value.isspace():
             return Decimal(value)
         return slow(value)
 
