@@ -24,8 +24,9 @@ import left it (its encoded after-image) is kept, so a revert can tell a row
 somebody changed since. The bulk engine hands over the values it wrote
 (:meth:`~LedgerRecorder.add_created`, :meth:`~LedgerRecorder.add_updated`
 with ``images``): when every value is one the database stores and gives
-back as it is (:func:`stored_form`), the after-image is taken from memory.
-Every other row the chunk touched is read back once (one query per batch
+back as it is (:func:`stored_form`), the after-image is taken from memory
+(for the new rows of a ``COPY``, :meth:`~LedgerRecorder.add_created_values`
+takes their digests right away, a column at a time). Every other row the chunk touched is read back once (one query per batch
 of keys); rows created and then rolled back by a row's savepoint are
 dropped.
 
