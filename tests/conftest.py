@@ -45,6 +45,22 @@ def set_cell(line: str, column: str, value: str) -> str:
     return ",".join(cells)
 
 
+class QuietProgress:
+    """What the import runner reports progress to, in place of a job's
+    ProgressReporter: it keeps the total and never stops the run."""
+
+    total: int | None = None
+
+    def set_total(self, total: int | None) -> None:
+        self.total = total
+
+    def advance(self, rows: int) -> None:
+        pass
+
+    def should_stop(self) -> bool:
+        return False
+
+
 def csv_bytes(lines: list[str], header: str = HEADER) -> bytes:
     return ("\n".join([header, *lines]) + "\n").encode()
 

@@ -26,25 +26,11 @@ from django.test import override_settings
 from drf_import_export_jobs.pipeline.imports import runner
 from drf_import_export_jobs.pipeline.imports.engines import choose_engine
 from drf_import_export_jobs.pipeline.imports.results import ResultCollector
+from tests.conftest import QuietProgress
 from tests.testapp import parity_resources as shapes
 from tests.testapp.models import Author, Book, Edition, Loan, Stamp
 
 CHUNK = 7  # small chunks: duplicates and errors fall across chunk borders
-
-
-class Progress:
-    """What the runner reports progress to (a job's ProgressReporter)."""
-
-    total: int | None = None
-
-    def set_total(self, total: int | None) -> None:
-        self.total = total
-
-    def advance(self, rows: int) -> None:
-        pass
-
-    def should_stop(self) -> bool:
-        return False
 
 
 class _Undo(Exception):
@@ -145,7 +131,7 @@ def engine(resource_class: type, header: list[str], rows: list[list[str]], dry_r
                 resource_class(),
                 dry_run=dry_run,
                 collector=collector,
-                progress=Progress(),  # type: ignore[arg-type]
+                progress=QuietProgress(),  # type: ignore[arg-type]
             )
 
     return run

@@ -18,24 +18,11 @@ from django.test.utils import CaptureQueriesContext
 from drf_import_export_jobs.pipeline.imports import runner
 from drf_import_export_jobs.pipeline.imports.results import ResultCollector
 from drf_import_export_jobs.pipeline.imports.rowreads import RowReads
-from tests.conftest import book_rows, csv_bytes
+from tests.conftest import QuietProgress, book_rows, csv_bytes
 from tests.testapp import parity_resources as shapes
 from tests.testapp.models import Author, Book
 
 ROWS = 40
-
-
-class Progress:
-    total: int | None = None
-
-    def set_total(self, total: int | None) -> None:
-        self.total = total
-
-    def advance(self, rows: int) -> None:
-        pass
-
-    def should_stop(self) -> bool:
-        return False
 
 
 def run(resource: Any, lines: list[str], dry_run: bool = False) -> tuple[ResultCollector, Any]:
@@ -50,7 +37,7 @@ def run(resource: Any, lines: list[str], dry_run: bool = False) -> tuple[ResultC
             resource,
             dry_run=dry_run,
             collector=collector,
-            progress=Progress(),  # type: ignore[arg-type]
+            progress=QuietProgress(),  # type: ignore[arg-type]
         )
     return collector, queries
 
