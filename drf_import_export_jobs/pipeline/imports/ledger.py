@@ -26,9 +26,9 @@ somebody changed since. The bulk engine hands over the values it wrote
 with ``images``): when every value is one the database stores and gives
 back as it is (:func:`stored_form`), the after-image is taken from memory
 (for the new rows of a ``COPY``, :meth:`~LedgerRecorder.add_created_values`
-takes their digests right away, a column at a time). Every other row the chunk touched is read back once (one query per batch
-of keys); rows created and then rolled back by a row's savepoint are
-dropped.
+takes their digests right away, a column at a time). Every other row the
+chunk touched is read back once (one query per batch of keys); rows created
+and then rolled back by a row's savepoint are dropped.
 
 Images are JSON objects ``{attname: value}``: plain JSON values as they are,
 a ``JSONField``'s value as it is, dates, times, decimals, UUIDs, durations
