@@ -38,6 +38,7 @@ POSTGRES_MAKE_ARGS = [
 MARIADB_ENV = {
     "DATABASE_URL": "mysql://root@127.0.0.1:3306/test",
     "TEST_DATABASE_NAME": "test_ci_engine",
+    "CELERY_BROKER_URL": "redis://127.0.0.1:6379/1",
 }
 MARIADB_MAKE_ARGS = ["PYTEST_ARGS=tests/test_engine_parity.py tests/test_parallel_chunks.py"]
 
