@@ -277,6 +277,8 @@ def test_redelivered_import_of_a_killed_worker_ends_the_job_and_imports_nothing(
             45,
             "the redelivered task ended the job",
         )
+        # The task logs the redelivery once it has ended the job.
+        wait_until(lambda: "redelivered" in second.worker.output(), 10, "the redelivery log")
         log = second.worker.output()
     finally:
         second.kill()
@@ -315,6 +317,8 @@ def test_sigkill_of_the_pool_process_while_importing_ends_the_job_at_once(
     )
     assert time.monotonic() - killed < 30
     job.refresh_from_db()
+    # The task logs the redelivery once it has ended the job.
+    wait_until(lambda: "redelivered" in patient_worker.worker.output(), 10, "the redelivery log")
     log = patient_worker.worker.output()
     assert job.status == "import_error", log[-3000:]
     assert f"process {pid} on " in job.error_message and "is gone" in job.error_message
