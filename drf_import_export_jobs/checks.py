@@ -140,6 +140,15 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
                 id=f"{ID}.E071",
             )
         )
+    threshold = jobs_settings.raw("GC_THRESHOLD")
+    if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, int)):
+        errors.append(
+            Error(
+                f"{SETTING_NAME}['GC_THRESHOLD'] = {threshold!r} is not a number of allocations.",
+                hint="Use an int (0 or None leaves Python's garbage collector alone).",
+                id=f"{ID}.E072",
+            )
+        )
     errors += _check_input_settings()
     if backend == "celery":
         errors += _check_celery_serialization()

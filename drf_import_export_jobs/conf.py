@@ -89,6 +89,11 @@ DEFAULTS: dict[str, Any] = {
     # outcome as django-import-export's row-by-row import, much faster); see
     # docs/fast-import.md. False runs every import on the row-by-row engine.
     "BULK_IMPORT": True,
+    # Python's garbage collector: while a job runs, its first generation waits
+    # for this many allocations (Python's default is 700) so that it does not
+    # walk the whole process every few rows. 0 or None leaves the process's
+    # thresholds alone.
+    "GC_THRESHOLD": 50_000,
     # Progress is written to the job row at most once per this many rows...
     "PROGRESS_EVERY_ROWS": 10_000,
     # ...or once per this many seconds, whichever comes first.

@@ -34,6 +34,7 @@ call one function here per phase. Where each step of a row happens:
     ``writers``      one writer per file format, chunk by chunk
 
 ``escaping``         formula escaping of cells, shared by both sides
+``gcthreshold``      fewer garbage collector passes while a job runs
 
 File formats are declared once in :mod:`drf_import_export_jobs.formats`.
 """

@@ -16,6 +16,7 @@ from django.db import models
 
 from ...formats import get_file_format
 from ...progress import ProgressReporter
+from ..gcthreshold import fewer_collections
 from .values import plan_values_export
 from .writers import escapes_formulas, write_export
 
@@ -41,15 +42,16 @@ def run_export(
     resource.before_export(queryset)
     headers = resource.get_export_headers(selected_fields=selected)
     rows, by_values = export_rows(resource, queryset, selected, format_name)
-    write_export(
-        out,
-        format_name,
-        headers,
-        rows,
-        progress,
-        escaped=by_values,
-        check_every=VALUES_CHECK_SECONDS if by_values else 0.0,
-    )
+    with fewer_collections():
+        write_export(
+            out,
+            format_name,
+            headers,
+            rows,
+            progress,
+            escaped=by_values,
+            check_every=VALUES_CHECK_SECONDS if by_values else 0.0,
+        )
 
 
 def export_rows(

@@ -27,6 +27,7 @@ from import_export.results import Result
 from ...conf import jobs_settings
 from ...exceptions import FileParseError, JobCancelled
 from ...progress import ProgressReporter
+from ..gcthreshold import fewer_collections
 from .bulk import BulkImporter
 from .columns import ColumnReport, match_columns
 from .engines import EngineChoice, choose_engine
@@ -183,7 +184,7 @@ def run_resource(
 
         import_chunk = run_rows if ledger is None else partial(ledger.run_watched, run_rows)
 
-    with _rolled_back(alias, dry_run and choice.bulk):
+    with fewer_collections(), _rolled_back(alias, dry_run and choice.bulk):
         for chunk in _chunks(table):
             if progress.should_stop():
                 raise JobCancelled()
