@@ -60,6 +60,7 @@ from ...models.ledger import ImportLedgerEntry
 from .queries import batches, filter_in
 
 _PLAIN = (str, int, float, bool)
+_PLAIN_OR_NONE = frozenset({*_PLAIN, type(None)})
 
 # The recorder watching the signals of the current thread or task, if any.
 _watching: ContextVar[LedgerRecorder | None] = ContextVar("import_ledger", default=None)
@@ -110,6 +111,20 @@ def decode_value(field: Any, value: Any) -> Any:
 def encode_image(fields: list[Any], values: dict[str, Any]) -> dict[str, Any]:
     """``{attname: JSON value}`` of a row's ``values`` (by attname)."""
     return {f.attname: encode_value(f, values.get(f.attname)) for f in fields}
+
+
+def encode_images(fields: list[Any], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """:func:`encode_image` of each of ``rows``, a column at a time (a column
+    of text, integers, booleans and None only is encoded as it is)."""
+    columns = []
+    for field in fields:
+        column = [values.get(field.attname) for values in rows]
+        kinds = set(map(type, column))
+        if not kinds <= _PLAIN_OR_NONE and not isinstance(field, models.JSONField):
+            column = [encode_value(field, value) for value in column]
+        columns.append(column)
+    names = [field.attname for field in fields]
+    return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
 
 
 def decode_image(fields: list[Any], image: dict[str, Any]) -> dict[str, Any]:
@@ -211,6 +226,23 @@ def _iso_date(value: Any) -> Any:
 
 # Types a column of stored_json() forms gives back as they are (None aside).
 _AS_THEY_ARE = frozenset({str, int, bool})
+
+
+def _stored_column(
+    form: Callable[[Any], Any], column: Sequence[Any], unknown: set[int]
+) -> Sequence[Any]:
+    """``form`` (a :func:`stored_json` form) of every value of ``column``;
+    the indexes of values whose form is :data:`UNKNOWN` are added to
+    ``unknown``. A column of text, integers or booleans only is its own form."""
+    kinds = set(map(type, column))
+    kinds.discard(type(None))
+    if len(kinds) == 1 and kinds <= _AS_THEY_ARE:
+        sample = next(value for value in column if value is not None)
+        if form(sample) is not UNKNOWN:  # the form of all values of that type
+            return column
+    values = list(map(form, column))
+    unknown.update(i for i, value in enumerate(values) if value is UNKNOWN)
+    return values
 
 
 def _typed(kind: type) -> Callable[[Any], Any]:
@@ -377,16 +409,7 @@ class LedgerRecorder:
             column = given.get(name)
             if column is None:
                 return None
-            kinds = set(map(type, column))
-            kinds.discard(type(None))
-            if len(kinds) == 1 and kinds <= _AS_THEY_ARE:
-                sample = next(value for value in column if value is not None)
-                if form(sample) is not UNKNOWN:  # the form of all values of that type
-                    columns.append(column)  # text, integers, booleans: encoded as they are
-                    continue
-            values = list(map(form, column))
-            unknown.update(i for i, value in enumerate(values) if value is UNKNOWN)
-            columns.append(values)
+            columns.append(_stored_column(form, column, unknown))
         return columns, unknown
 
     def add_updated(
@@ -484,16 +507,24 @@ class LedgerRecorder:
 
     def _known_after(self) -> dict[Any, dict[str, Any]]:
         """The encoded images of the rows the chunk wrote whose values as
-        stored are known without reading them back (see :func:`stored_form`)."""
+        stored are known without reading them back (see :func:`stored_form`),
+        taken a column at a time."""
         forms = self.forms
-        if forms is None:
+        if forms is None or not self.written:
             return {}
-        known = {}
-        for key, image in self.written.items():
-            stored = {name: form(image.get(name, UNKNOWN)) for name, form in forms}
-            if all(value is not UNKNOWN for value in stored.values()):
-                known[key] = stored
-        return known
+        images = list(self.written.values())
+        unknown: set[int] = set()
+        columns = [
+            _stored_column(form, [image.get(name, UNKNOWN) for image in images], unknown)
+            for name, form in forms
+        ]
+        names = [name for name, _form in forms]
+        rows = zip(self.written, zip(*columns, strict=True), strict=True)
+        return {
+            key: dict(zip(names, values, strict=True))
+            for index, (key, values) in enumerate(rows)
+            if index not in unknown
+        }
 
     def write_chunk(
         self,
@@ -524,6 +555,8 @@ class LedgerRecorder:
                 created.append([key, digests[key]])
             elif key in now:  # not rolled back nor deleted again
                 created.append([key, image_digest(now[key])])
+        keys = []
+        originals = []
         for key in self.updated:
             if key in self.created or key not in now:
                 continue
@@ -531,7 +564,9 @@ class LedgerRecorder:
             if original is None:
                 self.complete = False
                 continue
-            before = encode_image(fields, original)
+            keys.append(key)
+            originals.append(original)
+        for key, before in zip(keys, encode_images(fields, originals), strict=True):
             left = now[key]
             if before == left:
                 continue  # written as it was (or rolled back): nothing to undo

@@ -3,6 +3,8 @@ filters that stay cheap for thousands of values."""
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from django.db import connections, models
@@ -30,4 +32,31 @@ def filter_in(
     prepared = [model_field.get_db_prep_value(v, connection, prepared=False) for v in values]
     cast = model_field.cast_db_type(connection)
     where = f"{column} = ANY(ARRAY(SELECT unnest(%s::{cast}[])))"
-    return queryset.extra(where=[where], params=[prepared])
+    return queryset.extra(where=[where], params=[array_param(prepared)])
+
+
+def array_param(values: list[Any]) -> Any:
+    """PostgreSQL: ``values`` as the text of an array (``{"a","b",NULL}``)
+    when every value is None, text, an integer, a boolean, a finite Decimal
+    or a date; otherwise the list itself. The parameter is cast to an array
+    type in the statement (``%s::text[]``). psycopg builds the same text
+    value by value in Python, which costs about five times more (a
+    millisecond per thousand text values)."""
+    parts = []
+    for value in values:
+        kind = type(value)
+        if kind is str:
+            parts.append('"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"')
+        elif value is None:
+            parts.append("NULL")
+        elif kind is int:
+            parts.append(str(value))
+        elif kind is bool:
+            parts.append("t" if value else "f")
+        elif kind is dt.date:
+            parts.append(value.isoformat())
+        elif kind is Decimal and value.is_finite():
+            parts.append(str(value))
+        else:
+            return values
+    return "{" + ",".join(parts) + "}"

@@ -24,6 +24,8 @@ from typing import Any
 
 from django.db import connections, models
 
+from .queries import array_param
+
 # Bound parameters per statement, under the backends' limits
 # (PostgreSQL 65535, SQLite 32766).
 MAX_PARAMETERS = 30_000
@@ -158,7 +160,7 @@ def _update_by_arrays(
     with connection.cursor() as cursor:
         for start in range(0, len(instances), size):
             batch = instances[start : start + size]
-            params = [_column_values(f, batch, connection) for f in columns]
+            params = [array_param(_column_values(f, batch, connection)) for f in columns]
             cursor.execute(sql, [*params, params[0]])
 
 
