@@ -231,12 +231,17 @@ def jobs_import(path: Path, resource: str) -> int:
     with path.open("rb") as fh:
         job.data_file.save(path.name, File(fh), save=False)
     job.save()
+    started = time.perf_counter()
     job.parse_data()
+    parsed = time.perf_counter()
     job.refresh_from_db()
     if job.status != "parsed":
         raise RuntimeError(f"parse ended in {job.status}: {job.error_message}")
     job.confirm_import()
+    confirmed = time.perf_counter()
     job.import_data()
+    DETAILS["dry_run_seconds"] = parsed - started
+    DETAILS["import_seconds"] = time.perf_counter() - confirmed
     job.refresh_from_db()
     if job.status != "imported":
         raise RuntimeError(f"import ended in {job.status}: {job.error_message}")

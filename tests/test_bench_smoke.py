@@ -42,6 +42,8 @@ def test_bench_runs_every_scenario_at_a_toy_size(tmp_path: Path) -> None:
             str(tmp_path / "data"),
             "--api-rows",
             "1000",
+            "--repeat",
+            "2",
             "--json",
             str(results),
         ],
@@ -68,7 +70,11 @@ def test_bench_runs_every_scenario_at_a_toy_size(tmp_path: Path) -> None:
         for contender, resource in (("jobs", "example"), ("jobs", "rowhook"), ("raw", None))
     }
     assert all(r["rows"] == 200 and r["peak_rss_mb"] > 0 for r in runs.values())
+    # Each measurement ran twice (short runs are repeated); the median one is kept.
+    assert all(len(r["takes"]) == 2 and r["seconds"] in r["takes"] for r in runs.values())
     assert runs[("import_update", "jobs", "example")]["engine"] == "bulk"
+    job = runs[("import_update", "jobs", "example")]
+    assert 0 < job["dry_run_seconds"] + job["import_seconds"] <= job["seconds"]
     assert runs[("import_update", "jobs", "rowhook")]["engine"] == "rows"
     table = {(e["scenario"], e["resource"]): e for e in data["table"]}
     assert set(table) == {
