@@ -40,8 +40,11 @@ def test_thresholds_come_back_when_the_block_raises() -> None:
     assert gc.get_threshold() == (700, 10, 10)
 
 
-@pytest.mark.parametrize("setting", [0, None])
-def test_zero_or_none_leaves_the_collector_alone(setting: Any) -> None:
+@pytest.mark.parametrize("setting", [0, None, -5, "50000", 1.5e6, True])
+def test_zero_none_or_a_value_that_is_not_an_int_leaves_the_collector_alone(
+    setting: Any,
+) -> None:
+    """A value system check E072 refuses does not stop a job either."""
     with override_settings(DRF_IMPORT_EXPORT_JOBS={"GC_THRESHOLD": setting}), fewer_collections():
         assert gc.get_threshold() == (700, 10, 10)
 

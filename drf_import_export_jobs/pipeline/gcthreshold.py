@@ -31,10 +31,11 @@ _saved: tuple[int, int, int] | None = None
 @contextlib.contextmanager
 def fewer_collections() -> Iterator[None]:
     """Within the block, the collector's first generation waits for
-    ``GC_THRESHOLD`` allocations (no change when the setting is 0 or None)."""
+    ``GC_THRESHOLD`` allocations (no change when the setting is 0, None or
+    not an int: system check ``E072`` reports the latter, a job runs on)."""
     global _running, _saved
-    threshold = int(jobs_settings.GC_THRESHOLD or 0)
-    if threshold <= 0:
+    threshold = jobs_settings.GC_THRESHOLD
+    if isinstance(threshold, bool) or not isinstance(threshold, int) or threshold <= 0:
         yield
         return
     with _lock:
