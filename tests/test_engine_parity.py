@@ -25,6 +25,7 @@ from django.test import override_settings
 
 from drf_import_export_jobs.pipeline.imports import runner
 from drf_import_export_jobs.pipeline.imports.engines import choose_engine
+from drf_import_export_jobs.pipeline.imports.replayfile import RecordWriter
 from drf_import_export_jobs.pipeline.imports.results import ResultCollector
 from tests.conftest import QuietProgress
 from tests.testapp import parity_resources as shapes
@@ -123,16 +124,25 @@ def reference_per_chunk(resource_class: type, header: list[str], rows: list[list
 
 
 def engine(resource_class: type, header: list[str], rows: list[list[str]], dry_run: bool):
+    """The runner, its dry run recording its chunks as a job's does (on
+    PostgreSQL it then leaves the chunks it can unwritten)."""
+
     def run(collector: ResultCollector) -> None:
+        records = RecordWriter() if dry_run else None
         with override_settings(DRF_IMPORT_EXPORT_JOBS={"CHUNK_SIZE": CHUNK}):
-            runner.run_resource(
-                io.BytesIO(csv_of(header, rows)),
-                "csv",
-                resource_class(),
-                dry_run=dry_run,
-                collector=collector,
-                progress=QuietProgress(),  # type: ignore[arg-type]
-            )
+            try:
+                runner.run_resource(
+                    io.BytesIO(csv_of(header, rows)),
+                    "csv",
+                    resource_class(),
+                    dry_run=dry_run,
+                    collector=collector,
+                    progress=QuietProgress(),  # type: ignore[arg-type]
+                    record_writer=records,
+                )
+            finally:
+                if records is not None:
+                    records.close()
 
     return run
 

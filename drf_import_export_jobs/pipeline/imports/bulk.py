@@ -57,6 +57,7 @@ from .lookups import ChunkLookups
 from .replayfile import RecordReader, RecordWriter
 from .sequences import forward_only_sequence_reset
 from .state import ChunkState, Column, Entry, clone_instance, lazy_row
+from .unwritten import UnwrittenChunks
 from .validation import ChunkValidator
 from .writes import can_copy_values, copy_fields, copy_rows, insert_rows, update_rows
 
@@ -76,6 +77,10 @@ def _values(instance: models.Model, names: list[str]) -> dict[str, Any] | None:
 
 class NeedsRowByRow(Exception):
     """A row of the chunk will fail in the database: run the chunk row by row."""
+
+
+class UnwrittenChunkRefused(RuntimeError):
+    """The database refused a dry-run chunk written late (see :mod:`.unwritten`)."""
 
 
 class BulkImporter(ChunkLookups):
@@ -222,6 +227,8 @@ class BulkImporter(ChunkLookups):
             and all(c.convert is not None or c.fk is not None for c in self.columns)
         )
         self.slow_kwargs = {"dry_run": dry_run, "using_transactions": True, **self.kwargs}
+        # Dry-run chunks recorded but not written (made with the first chunk).
+        self.unwritten: UnwrittenChunks | None = None
 
     # -- setup ----------------------------------------------------------------
 
@@ -233,6 +240,55 @@ class BulkImporter(ChunkLookups):
         if any(f.has_default() and callable(f.default) for f in self.model_fields):
             return None
         return self.model()
+
+    def _unwritten_chunks(self) -> UnwrittenChunks | None:
+        """What decides which dry-run chunks are left unwritten (see
+        :mod:`.unwritten`); None when every chunk is written."""
+        if not self.dry_run or self.record_writer is None:
+            return None
+        if self.unwritten is None:
+            meta = self.model._meta
+            unique = [f for f in meta.concrete_fields if f.unique and not f.primary_key]
+            manager = type(self.model._default_manager)
+            unique_column = None
+            if (
+                len(unique) == 1
+                and self._unique_by_lookup(unique[0])
+                and manager.get_queryset is models.Manager.get_queryset
+            ):
+                unique_column = unique[0].column
+            written = [
+                f
+                for f in self.model_fields
+                if not f.primary_key
+                and not getattr(f, "auto_now", False)
+                and not getattr(f, "auto_now_add", False)
+            ]
+            updated = [f for f in written if f.name in self.update_fields]
+            self.unwritten = UnwrittenChunks(
+                self.model,
+                self.alias,
+                written,
+                updated,
+                unique_column,
+                allowed=not meta.parents and self.stageable,
+            )
+        return self.unwritten if self.unwritten.possible else None
+
+    def _write_unwritten(self, unwritten: UnwrittenChunks) -> None:
+        """Write the dry run's unwritten chunks from their records."""
+        assert self.record_writer is not None
+        try:
+            for record in self.record_writer.read_back(unwritten.chunks):
+                state = ChunkState()
+                replay.restore(self, state, record)
+                self._flush(state, last=True)
+        except DatabaseError as exc:
+            raise UnwrittenChunkRefused(
+                "The database refused rows of an earlier chunk that the dry run had "
+                f"judged it would take: {exc}"
+            ) from exc
+        unwritten.written()
 
     def new_instance(self) -> models.Model:
         if self.template is None:
@@ -294,6 +350,9 @@ class BulkImporter(ChunkLookups):
             if column.fk is not None:
                 column.fk.prepare(rows, column.index)
         cleaned_ids = self._clean_ids(rows)
+        unwritten = self._unwritten_chunks()
+        if unwritten is not None and unwritten.named(cleaned_ids):
+            self._write_unwritten(unwritten)
         existing = self._fetch_existing(cleaned_ids)
         if self.ledger is not None:
             self.ledger.remember(existing.values())
@@ -318,7 +377,19 @@ class BulkImporter(ChunkLookups):
         if self.record_writer is not None:
             if self.validator.queries != queries or not self.stageable:
                 state.pure = False
-            self.record_writer.add(replay.record(self, state, existing, rows, outcomes))
+            kept = self.record_writer.add(replay.record(self, state, existing, rows, outcomes))
+            if (
+                kept
+                and unwritten is not None
+                and unwritten.leave(
+                    self.record_writer.chunks - 1,
+                    state.creates,
+                    state.updates,
+                    cleaned_ids,
+                    outcomes,
+                )
+            ):
+                return outcomes
         self._flush(state, last=True)
         self._reset_sequence(state)
         return outcomes

@@ -26,7 +26,7 @@ import hashlib
 import json
 import logging
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 from typing import IO, Any
 
@@ -123,15 +123,31 @@ class RecordWriter:
         self.file: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
         self.chunks = 0
 
-    def add(self, record: dict[str, Any] | None) -> None:
-        """Append the next chunk's record (None: the import processes it)."""
+    def add(self, record: dict[str, Any] | None) -> bool:
+        """Append the next chunk's record (None: the import processes it).
+        Returns whether the record was kept (JSON can carry it)."""
         line = {"i": self.chunks, "skip": True} if record is None else {"i": self.chunks, **record}
         self.chunks += 1
         try:
             text = json.dumps(line, separators=(",", ":"), allow_nan=False)
         except (TypeError, ValueError):
             text = json.dumps({"i": line["i"], "skip": True})
+            record = None
         self.file.write(text + "\n")
+        return record is not None
+
+    def read_back(self, indexes: Sequence[int]) -> Iterator[dict[str, Any]]:
+        """The records of the chunks numbered ``indexes`` (from 0, in file
+        order), read back from what was written so far."""
+        wanted = set(indexes)
+        self.file.flush()
+        self.file.seek(0)
+        try:
+            for line in self.file:
+                if int(line[5 : line.index(",")]) in wanted:
+                    yield json.loads(line)
+        finally:
+            self.file.seek(0, 2)
 
     def rewound(self) -> IO[str]:
         self.file.flush()
