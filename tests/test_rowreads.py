@@ -10,6 +10,7 @@ import io
 from typing import Any
 
 import pytest
+import tablib
 from django.db import connection
 from django.db.models.signals import post_delete, post_save
 from django.test import override_settings
@@ -18,7 +19,7 @@ from django.test.utils import CaptureQueriesContext
 from drf_import_export_jobs.pipeline.imports import runner
 from drf_import_export_jobs.pipeline.imports.results import ResultCollector
 from drf_import_export_jobs.pipeline.imports.rowreads import RowReads
-from tests.conftest import QuietProgress, book_rows, csv_bytes
+from tests.conftest import COLUMNS, QuietProgress, book_rows, csv_bytes, set_cell
 from tests.testapp import parity_resources as shapes
 from tests.testapp.models import Author, Book
 
@@ -94,6 +95,7 @@ def test_nothing_stays_installed(authors: Any) -> None:
     saves, deletes = post_save.has_listeners(Book), post_delete.has_listeners(Book)
     run(resource, book_rows(5))
     assert "clean" not in vars(widget)
+    assert not any("clean" in vars(field.widget) for field in resource.fields.values())
     assert "get_instance" not in vars(resource)
     assert "_meta" not in vars(resource)
     assert post_save.has_listeners(Book) == saves
@@ -101,6 +103,44 @@ def test_nothing_stays_installed(authors: Any) -> None:
     assert post_save.has_listeners(Author) is False
     assert type(resource)._meta.skip_diff is False
     assert type(resource)._meta.skip_html_diff is False
+
+
+def test_standard_widgets_are_cleaned_by_their_converters(authors: Any) -> None:
+    resource = shapes.RowHookBookResource()
+    served = {type(widget).__name__ for widget, _convert in RowReads(resource).converted}
+    assert {"CharWidget", "DecimalWidget", "DateWidget", "IntegerWidget"} <= served
+    seen: list[Any] = []
+
+    class Watching(shapes.RowHookBookResource):
+        def before_import_row(self, row: Any, **kwargs: Any) -> None:
+            seen.append(self.fields["pages"].widget.clean)
+
+    run(Watching(), book_rows(2))
+    assert seen and all(type(clean).__name__ == "partial" for clean in seen)
+
+
+def test_converted_widgets_keep_the_widgets_errors(authors: Any) -> None:
+    """Cells the converters do not take go to the widget's own clean(): the
+    rows engine reports them as django-import-export does."""
+    lines = book_rows(4)
+    lines[1] = set_cell(lines[1], "price", "1.5x")
+    lines[2] = set_cell(lines[2], "pages", "many")
+    lines[3] = set_cell(lines[3], "published", "32/13/2020")
+    collector, _queries = run(shapes.RowHookBookResource(), lines, dry_run=True)
+    resource = shapes.RowHookBookResource()
+    result = resource.import_data(
+        tablib.Dataset(*[line.split(",") for line in lines], headers=COLUMNS),
+        dry_run=True,
+        raise_errors=False,
+        rollback_on_validation_errors=False,
+    )
+    reference = ResultCollector()
+    reference.add_result(result, [1, 2, 3, 4], resource)
+    found, expected = collector.as_dict(), reference.as_dict()
+    assert found["totals"] == expected["totals"]
+    assert expected["totals"]["new"] == 1
+    assert sorted(found["errors"], key=str) == sorted(expected["errors"], key=str)
+    assert {e["row"] for e in found["errors"]} == {2, 3, 4}
 
 
 def test_the_diff_is_skipped_only_where_nothing_sees_it() -> None:

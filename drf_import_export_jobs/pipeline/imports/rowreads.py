@@ -20,6 +20,9 @@ those reads from one query per chunk each, while the chunk's
   row), or one whose row was saved or deleted during the chunk (``post_save``
   and ``post_delete`` receivers), goes to django-import-export's own
   ``get_instance()``, which reads the database;
+* cells of the standard widgets: their ``clean()`` is answered by the
+  bulk engine's converters (:mod:`.cells`), which give the widget's result
+  for every input and hand anything unusual to the widget's own ``clean()``;
 * the per-row diff (``deepcopy(instance)``, ``as_html()``), which the jobs
   never show, is skipped where nothing can observe it.
 
@@ -46,6 +49,7 @@ from import_export import fields as ie_fields
 from import_export import instance_loaders, widgets
 from import_export.resources import ModelResource
 
+from .cells import Converter, converter_for
 from .foreignkeys import FkResolver
 from .lookups import ExistingRows, fetch_existing
 from .state import clone_instance
@@ -108,6 +112,11 @@ class _ForeignKeyReads:
         self.stale.add(instance.pk)
 
 
+def _converted(convert: Converter, value: Any, row: Any = None, **kwargs: Any) -> Any:
+    """A standard widget's ``clean()`` answered by its converter."""
+    return convert(value)
+
+
 class RowReads:
     """Serves a resource's per-row reads from per-chunk queries on the rows
     engine (see the module docs). ``ledger`` (an import) is given the rows
@@ -120,6 +129,7 @@ class RowReads:
         self.alias = resource.get_db_connection_name()
         self.in_size = 5000 if connections[self.alias].vendor == "postgresql" else 500
         self.foreign_keys: list[_ForeignKeyReads] = []
+        self.converted: list[tuple[widgets.Widget, Converter]] = []
         self.id_fields: list[ie_fields.Field] = []
         self.id_attrs: list[str] = []
         self.id_attnames: list[str] = []
@@ -132,6 +142,10 @@ class RowReads:
             widget = field.widget
             if type(widget) is widgets.ForeignKeyWidget and not widget.use_natural_foreign_keys:
                 self.foreign_keys.append(_ForeignKeyReads(field, widget))
+                continue
+            convert = converter_for(widget)
+            if convert is not None:
+                self.converted.append((widget, convert))
         if self._can_serve_instances():
             self.id_fields = [resource.fields[name] for name in resource.get_import_id_fields()]
             self.id_attrs = [str(f.attribute) for f in self.id_fields]
@@ -181,7 +195,13 @@ class RowReads:
     @property
     def active(self) -> bool:
         """Whether there is anything to serve or to skip."""
-        return bool(self.foreign_keys or self.id_fields or self.skip_html_diff or self.skip_diff)
+        return bool(
+            self.foreign_keys
+            or self.converted
+            or self.id_fields
+            or self.skip_html_diff
+            or self.skip_diff
+        )
 
     def _reset(self) -> None:
         self.loader: Any = None
@@ -200,7 +220,7 @@ class RowReads:
         Installs, on the resource instance and its widgets only, a copy of
         the resource's options (the diff switches, an instance loader that
         first runs the chunk's queries), ``get_instance()`` and each served
-        widget's ``clean()``, and the receivers that mark rows written during
+        or converted widget's ``clean()``, and the receivers that mark rows written during
         the chunk; all are removed when the context ends."""
         if not self.active:
             yield
@@ -222,6 +242,8 @@ class RowReads:
             resource.get_instance = self._get_instance
         for fk in self.foreign_keys:
             fk.widget.clean = fk.clean
+        for widget, convert in self.converted:
+            widget.clean = partial(_converted, convert)
         for sender in senders:
             post_save.connect(self._saved, sender=sender, weak=False, dispatch_uid=self.uid)
             post_delete.connect(self._deleted, sender=sender, weak=False, dispatch_uid=self.uid)
@@ -233,6 +255,8 @@ class RowReads:
                 post_delete.disconnect(sender=sender, dispatch_uid=self.uid)
             for fk in self.foreign_keys:
                 vars(fk.widget).pop("clean", None)
+            for widget, _convert in self.converted:
+                vars(widget).pop("clean", None)
             vars(resource).pop("get_instance", None)
             if saved_meta is None:
                 vars(resource).pop("_meta", None)
