@@ -50,6 +50,16 @@ def test_fingerprints_remember_every_key_through_growth() -> None:
     assert not keys.any_of(added[:100])
 
 
+def test_fingerprints_sized_for_the_file_do_not_grow() -> None:
+    keys = KeyFingerprints(200_000)
+    size = len(keys.table)
+    assert size == 1 << 19  # at most half full
+    keys.add((i,) for i in range(200_000))
+    assert len(keys.table) == size
+    keys.clear()
+    assert len(keys.table) == size and not keys.any_of([(5,)])
+
+
 def test_fingerprints_of_equal_values_match() -> None:
     keys = KeyFingerprints()
     keys.add([(7, "a"), (Decimal("1.50"),)])

@@ -229,6 +229,7 @@ class BulkImporter(ChunkLookups):
         self.slow_kwargs = {"dry_run": dry_run, "using_transactions": True, **self.kwargs}
         # Dry-run chunks recorded but not written (made with the first chunk).
         self.unwritten: UnwrittenChunks | None = None
+        self.expected_rows = 0  # the file's rows, when the runner knows them
 
     # -- setup ----------------------------------------------------------------
 
@@ -272,6 +273,7 @@ class BulkImporter(ChunkLookups):
                 updated,
                 unique_column,
                 allowed=not meta.parents and self.stageable,
+                expected_rows=self.expected_rows,
             )
         return self.unwritten if self.unwritten.possible else None
 

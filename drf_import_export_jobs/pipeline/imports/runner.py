@@ -166,6 +166,7 @@ def run_resource(
         importer.record_writer = record_writer
         importer.record_reader = record_reader
         importer.ledger = ledger
+        importer.expected_rows = table.total or progress.total or 0
         import_chunk = importer.run_chunk
     else:
         reads = RowReads(resource, ledger)

@@ -21,9 +21,10 @@ neither needs the write, a chunk the import can replay (it has a record, see
 * no two rows of the chunk write the same import id.
 
 The import ids of an unwritten chunk are remembered as 64-bit fingerprints
-(:class:`KeyFingerprints`, 16 bytes a row at most, whatever the size of the
-ids). A later chunk that names one of them first has every unwritten chunk
-written from its record, then finds their rows as it would have. Anything
+(:class:`KeyFingerprints`: 16 to 32 bytes a row whatever the size of the
+ids, in a table sized from the file's row count). A later chunk that names
+one of them first has every unwritten chunk written from its record, then
+finds their rows as it would have. Anything
 else (another database, a custom widget, a chunk with an error row, a value
 out of the list) writes the chunk as before.
 """
@@ -55,12 +56,13 @@ class KeyFingerprints:
 
     def __init__(self, expected: int = 0) -> None:
         self.count = 0
-        self.table = self._table(max(expected, 1 << 15))
+        self.table = self._table(expected)
 
     @staticmethod
     def _table(keys: int) -> array[int]:
+        """An empty table for ``keys`` keys (at most half full)."""
         size = 1 << max(16, (2 * keys - 1).bit_length())
-        return array("q", bytes(8 * size))
+        return array("q", [0]) * size
 
     def __len__(self) -> int:
         return self.count
@@ -90,8 +92,10 @@ class KeyFingerprints:
         return False
 
     def clear(self) -> None:
+        keys = len(self.table) // 2
+        del self.table  # freed before its successor is made
         self.count = 0
-        self.table = self._table(1 << 15)
+        self.table = self._table(keys)
 
     @staticmethod
     def _place(table: array[int], fingerprint: int) -> bool:
@@ -356,7 +360,8 @@ class UnwrittenChunks:
     model's one unique field besides the primary key, when the chunk's
     existing rows are looked up by it among all of the table's rows (None:
     no such field; another unique field leaves every chunk written).
-    ``allowed=False`` leaves every chunk written.
+    ``allowed=False`` leaves every chunk written. ``expected_rows`` (the
+    file's, when known) sizes the fingerprints at once.
     """
 
     def __init__(
@@ -368,9 +373,10 @@ class UnwrittenChunks:
         unique_column: str | None,
         *,
         allowed: bool = True,
+        expected_rows: int = 0,
     ) -> None:
         self.chunks: list[int] = []
-        self.keys = KeyFingerprints()
+        self.keys = KeyFingerprints(expected_rows)
         self.checks: list[tuple[str, bool, ColumnCheck]] | None = None
         self.update_checks: list[tuple[str, bool, ColumnCheck]] = []
         if not allowed or connections[alias].vendor != "postgresql":
