@@ -21,6 +21,7 @@ from drf_import_export_jobs.pipeline.imports.replayfile import RecordWriter
 from drf_import_export_jobs.pipeline.imports.results import ResultCollector
 from drf_import_export_jobs.pipeline.imports.unwritten import (
     KeyFingerprints,
+    UnwrittenChunks,
     column_check,
     table_as_declared,
 )
@@ -166,6 +167,53 @@ def test_an_extra_column_with_a_default_or_null_is_fine() -> None:
         cursor.execute(f"ALTER TABLE {TABLE} ADD COLUMN note text")
         cursor.execute(f"ALTER TABLE {TABLE} ADD COLUMN rank integer NOT NULL DEFAULT 0")
     assert table_as_declared(Book, "default", "isbn")
+
+
+# -- the decision, chunk by chunk ------------------------------------------------------
+
+
+def a_book(isbn: str, **values: Any) -> Book:
+    fields = {
+        "isbn": isbn,
+        "title": "Title",
+        "author_id": 1,
+        "price": Decimal("9.50"),
+        "published": dt.date(2020, 1, 1),
+        "pages": 10,
+        "in_stock": True,
+        "description": "",
+        **values,
+    }
+    return Book(**fields)
+
+
+@postgresql
+@pytest.mark.django_db
+def test_which_chunks_are_left_unwritten() -> None:
+    fields = [f for f in Book._meta.concrete_fields if not f.primary_key]
+    chunks = UnwrittenChunks(Book, "default", fields, fields[1:2], "isbn")
+    assert chunks.possible
+    new = ("new", None)
+    assert chunks.leave(0, [a_book("1")], [], [("1",)], [new])
+    # A primary key given, a value past a limit, a key written twice: written.
+    assert not chunks.leave(1, [a_book("2", id=5)], [], [("2",)], [new])
+    assert not chunks.leave(1, [a_book("3", title="t" * 201)], [], [("3",)], [new])
+    assert not chunks.leave(1, [a_book("4"), a_book("4")], [], [("4",), ("4",)], [new, new])
+    assert not chunks.leave(1, [a_book("5", in_stock=None)], [], [("5",)], [new])
+    # Rows not written (invalid, skipped) are not remembered.
+    assert chunks.leave(1, [a_book("6")], [], [("6",), ("7",)], [new, ("invalid", None)])
+    assert chunks.chunks == [0, 1]
+    assert chunks.named([("9",), ("6",)])
+    assert not chunks.named([("2",), ("3",), ("7",)])
+    chunks.written()
+    assert chunks.chunks == [] and not chunks.named([("1",)])
+
+
+def test_another_database_writes_every_chunk(db: Any) -> None:
+    if connection.vendor == "postgresql":
+        pytest.skip("PostgreSQL leaves chunks unwritten")
+    fields = [f for f in Book._meta.concrete_fields if not f.primary_key]
+    assert not UnwrittenChunks(Book, "default", fields, fields, "isbn").possible
 
 
 # -- dry runs --------------------------------------------------------------------------

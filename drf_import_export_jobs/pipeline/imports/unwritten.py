@@ -39,7 +39,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import connections, models
+from django.db import DatabaseError, connections, models, transaction
 from import_export.results import RowResult
 
 _WRITTEN = frozenset({RowResult.IMPORT_TYPE_NEW, RowResult.IMPORT_TYPE_UPDATE})
@@ -252,7 +252,16 @@ def column_check(field: Any, alias: str) -> ColumnCheck | None:
 def table_as_declared(model: type[models.Model], alias: str, unique_column: str | None) -> bool:
     """Whether ``model``'s table on PostgreSQL ``alias`` is what the model
     declares: see the module's docstring. ``unique_column`` is the column
-    of the one unique field besides the primary key (None: there is none)."""
+    of the one unique field besides the primary key (None: there is none).
+    A catalog query that fails (in a savepoint) answers False."""
+    try:
+        with transaction.atomic(using=alias):
+            return _table_as_declared(model, alias, unique_column)
+    except DatabaseError:
+        return False
+
+
+def _table_as_declared(model: type[models.Model], alias: str, unique_column: str | None) -> bool:
     connection = connections[alias]
     table = connection.ops.quote_name(model._meta.db_table)
     fields = {f.column: f for f in model._meta.concrete_fields}
@@ -407,8 +416,9 @@ class UnwrittenChunks:
     ) -> bool:
         """Whether chunk ``index`` (recorded, its writes still pending:
         ``creates`` and ``updates``) is left unwritten; its written rows'
-        import ids (``keys``, with ``outcomes``) are then remembered."""
-        if self.checks is None:
+        import ids (``keys``, with ``outcomes``) are then remembered. New
+        rows with a primary key given are always written."""
+        if self.checks is None or any(instance.pk is not None for instance in creates):
             return False
         written = [
             key
