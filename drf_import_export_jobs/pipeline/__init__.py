@@ -22,6 +22,7 @@ call one function here per phase. Where each step of a row happens:
     ``writes``       new rows copied or bulk-inserted, changed rows updated
     ``replay``       a dry-run chunk recorded, and replayed by the import
     ``replayfile``   the records as JSON lines in the job's storage
+    ``unwritten``    dry-run chunks PostgreSQL is known to take, left unwritten
     ``ledger``       what each chunk of an import wrote, recorded to undo it
     ``revert``       an imported job undone from its ledger
     ``sequences``    id sequences moved forward only
