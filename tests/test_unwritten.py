@@ -8,7 +8,6 @@ them back), a chunk left unwritten does not.
 from __future__ import annotations
 
 import datetime as dt
-import io
 from decimal import Decimal
 from typing import Any
 
@@ -16,8 +15,6 @@ import pytest
 from django.db import connection, models
 from django.test import override_settings
 
-from drf_import_export_jobs.pipeline.imports import runner
-from drf_import_export_jobs.pipeline.imports.replayfile import RecordWriter
 from drf_import_export_jobs.pipeline.imports.results import ResultCollector
 from drf_import_export_jobs.pipeline.imports.unwritten import (
     KeyFingerprints,
@@ -25,7 +22,8 @@ from drf_import_export_jobs.pipeline.imports.unwritten import (
     column_check,
     table_as_declared,
 )
-from tests.conftest import COLUMNS, QuietProgress, book_rows, csv_bytes, set_cell
+from tests.conftest import COLUMNS, book_rows, csv_bytes, set_cell
+from tests.test_engine_parity import engine
 from tests.testapp.models import Book
 from tests.testapp.resources import BookResource
 
@@ -230,25 +228,12 @@ def ids_taken() -> int:
         return int(cursor.fetchone()[0])
 
 
-def dry_run(lines: list[str], chunk: int = 7) -> dict[str, Any]:
-    """The runner's dry run of ``lines`` with a job's records, and how many
-    ids it took from the sequence."""
+def dry_run(lines: list[str]) -> dict[str, Any]:
+    """The runner's dry run of ``lines`` in chunks of 7 rows, with a job's
+    records, and how many ids it took from the sequence."""
     collector = ResultCollector()
-    records = RecordWriter()
     before = ids_taken()
-    try:
-        with override_settings(DRF_IMPORT_EXPORT_JOBS={"CHUNK_SIZE": chunk}):
-            runner.run_resource(
-                io.BytesIO(csv_bytes(lines)),
-                "csv",
-                BookResource(),
-                dry_run=True,
-                collector=collector,
-                progress=QuietProgress(),  # type: ignore[arg-type]
-                record_writer=records,
-            )
-    finally:
-        records.close()
+    engine(BookResource, COLUMNS, [line.split(",") for line in lines], True)(collector)
     data = collector.as_dict()
     collector.close()
     return {"totals": data["totals"], "errors": data["errors"], "ids": ids_taken() - before}

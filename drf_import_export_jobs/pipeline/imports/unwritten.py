@@ -78,17 +78,10 @@ class KeyFingerprints:
     def any_of(self, keys: Iterable[Any]) -> bool:
         """Whether one of ``keys`` may have been added."""
         table = self.table
-        mask = len(table) - 1
         for key in keys:
             fingerprint = hash(key) or 1
-            slot = fingerprint & mask
-            while True:
-                held = table[slot]
-                if held == fingerprint:
-                    return True
-                if held == 0:
-                    break
-                slot = (slot + 1) & mask
+            if table[self._slot(table, fingerprint)] == fingerprint:
+                return True
         return False
 
     def clear(self) -> None:
@@ -98,17 +91,21 @@ class KeyFingerprints:
         self.table = self._table(keys)
 
     @staticmethod
-    def _place(table: array[int], fingerprint: int) -> bool:
+    def _slot(table: array[int], fingerprint: int) -> int:
+        """Where ``fingerprint`` is in ``table``, or the empty slot it would take."""
         mask = len(table) - 1
         slot = fingerprint & mask
-        while True:
-            held = table[slot]
-            if held == fingerprint:
-                return False
-            if held == 0:
-                table[slot] = fingerprint
-                return True
+        while table[slot] not in (0, fingerprint):
             slot = (slot + 1) & mask
+        return slot
+
+    @classmethod
+    def _place(cls, table: array[int], fingerprint: int) -> bool:
+        slot = cls._slot(table, fingerprint)
+        if table[slot] == fingerprint:
+            return False
+        table[slot] = fingerprint
+        return True
 
     def _grow(self) -> None:
         table = self._table(2 * len(self.table))
