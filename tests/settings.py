@@ -25,6 +25,9 @@ os.environ["TEST_RUN_DIR"] = str(RUN_DIR)
 SECRET_KEY = "tests-only-not-secret"
 DEBUG = False
 USE_TZ = True
+# The test app's migrations create BigAutoField ids (Django 6's default);
+# on Django 5.2 the models must say so too, or their tables differ from them.
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 TIME_ZONE = "UTC"
 ALLOWED_HOSTS = ["*"]
 
