@@ -382,7 +382,7 @@ class UnwrittenChunks:
         expected_rows: int = 0,
     ) -> None:
         self.chunks: list[int] = []
-        self.keys = KeyFingerprints(expected_rows)
+        self.keys = KeyFingerprints()
         self.checks: list[tuple[str, bool, ColumnCheck]] | None = None
         self.update_checks: list[tuple[str, bool, ColumnCheck]] = []
         if not allowed or connections[alias].vendor != "postgresql":
@@ -395,6 +395,7 @@ class UnwrittenChunks:
         if not table_as_declared(model, alias, unique_column):
             return
         self.checks = [(f.attname, bool(f.null), c) for f, c in checks if c is not None]
+        self.keys = KeyFingerprints(expected_rows)  # sized only when it will be used
         wanted = {f.attname for f in update_fields}
         self.update_checks = [check for check in self.checks if check[0] in wanted]
 
